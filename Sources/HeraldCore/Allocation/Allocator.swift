@@ -79,7 +79,7 @@ public struct Allocator: Sendable, Equatable {
         do throws(AllocationFailure) {
             var assignment: Assignment
             if let previous, let kept = try? check(held: previous.assignment.ips, for: request, need: need) {
-                assignment = Assignment(service: request.service, pool: kept, ips: previous.assignment.ips)
+                assignment = Assignment(service: request.service, pool: kept, ips: order(previous.assignment.ips, by: need))
                 if case .preferBoth = need, assignment.ips.count == 1 {
                     assignment = completingDualStack(assignment, for: request, need: need)
                 }

@@ -1,0 +1,42 @@
+# Herald — the two commands a newcomer needs are `make test` and `make demo` (see README.md).
+SHELL := /bin/bash
+SWIFT ?= swift
+FUZZ_RUNS ?= 100000
+FUZZ_BUILD := .build-fuzz
+
+.PHONY: test deps build unit-test fuzz-smoke fuzz bench bench-build demo clean
+
+## test: install missing system packages, build everything, run every test and a bounded fuzz run
+test: deps build unit-test fuzz-smoke
+
+deps:
+	scripts/install-deps
+
+build: deps
+	$(SWIFT) build --build-tests
+
+unit-test: build
+	$(SWIFT) test --skip-build
+
+## fuzz-smoke: each fuzzer over its seed corpus plus $(FUZZ_RUNS) generated inputs (bounded, part of `make test`)
+fuzz-smoke: deps
+	scripts/fuzz $(FUZZ_RUNS)
+
+## fuzz: a longer run (FUZZ_RUNS=5000000 make fuzz)
+fuzz: FUZZ_RUNS = 5000000
+fuzz: fuzz-smoke
+
+## bench: run the benchmarks and print their tables (Benchmarks/ is a separate package)
+bench:
+	cd Benchmarks && $(SWIFT) package --disable-sandbox benchmark --no-progress
+
+bench-build:
+	cd Benchmarks && $(SWIFT) build -c release
+
+demo:
+	@echo "make demo: the lab demo (a local kube-apiserver, speakers in network namespaces) is not built yet;"
+	@echo "it arrives with the speaker (issue 7). Today: 'make test' and 'make bench'."
+	@exit 2
+
+clean:
+	rm -rf .build $(FUZZ_BUILD) Benchmarks/.build Tests/Fuzz/.build

@@ -6,8 +6,9 @@ FUZZ_BUILD := .build-fuzz
 
 .PHONY: test deps build unit-test fuzz-smoke fuzz bench bench-build demo clean
 
-## test: install missing system packages, build everything, run every test and a bounded fuzz run
-test: deps build unit-test fuzz-smoke
+## test: install missing system packages, build everything, run every test and a bounded fuzz run,
+##       and build the benchmarks so they cannot rot (running them is `make bench`)
+test: deps build unit-test fuzz-smoke bench-build
 
 deps:
 	scripts/install-deps

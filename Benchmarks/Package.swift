@@ -1,0 +1,25 @@
+// swift-tools-version: 6.2
+// Benchmarks for Herald, a package of their own so the main build never pulls in the benchmark harness.
+// Run with `make bench` (swift package benchmark); the tables it prints are the figures in docs and notes.
+import PackageDescription
+
+let package = Package(
+    name: "herald-benchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "herald", path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "HeraldCoreBenchmarks",
+            dependencies: [
+                .product(name: "HeraldCore", package: "herald"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/HeraldCoreBenchmarks",
+            swiftSettings: [.treatAllWarnings(as: .error)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ]
+)

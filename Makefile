@@ -9,6 +9,7 @@ FUZZ_BUILD := .build-fuzz
 ## test: install missing system packages, build everything, run every test and a bounded fuzz run,
 ##       and build the benchmarks so they cannot rot (running them is `make bench`)
 test: deps build unit-test fuzz-smoke bench-build
+	@scripts/test-summary .build/unit-test.log
 
 deps:
 	scripts/install-deps
@@ -17,7 +18,7 @@ build: deps
 	$(SWIFT) build --build-tests
 
 unit-test: build
-	$(SWIFT) test --skip-build
+	set -o pipefail; $(SWIFT) test --skip-build 2>&1 | tee .build/unit-test.log
 
 ## fuzz-smoke: each fuzzer over its seed corpus plus $(FUZZ_RUNS) generated inputs (bounded, part of `make test`)
 fuzz-smoke: deps

@@ -317,8 +317,8 @@ import Testing
         (nil, "192.0.2.300", "spec.loadBalancerIP: \"192.0.2.300\" is not an IP address: part 4 (\"300\") is greater than 255"),
     ] as [(String?, String?, String)])
     func badRequestedIPs(annotation: String?, field: String?, message: String) {
-        do { _ = try AllocationRequest.parseRequestedIPs(annotation: annotation, loadBalancerIP: field); Issue.record("parsed") } catch {
-            #expect(error.message == message && error.code == .invalidRequest)
+        expectError(message) { () throws(AllocationFailure) in
+            try AllocationRequest.parseRequestedIPs(annotation: annotation, loadBalancerIP: field)
         }
     }
 }

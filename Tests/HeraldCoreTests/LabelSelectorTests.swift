@@ -55,7 +55,7 @@ import Testing
          "label value \"\(String(repeating: "a", count: 64))\" for key \"app\" must be empty or at most 63 alphanumerics, '-', '_' or '.', beginning and ending with an alphanumeric"),
     ] as [(LabelSelector, String)])
     func refusesInvalidSelectors(selector: LabelSelector, message: String) {
-        do { try selector.validate(); Issue.record("validated") } catch { #expect(error.description == message) }
+        expectError(message) { () throws(LabelSelectorError) in try selector.validate() }
     }
 
     @Test func acceptsQualifiedKeysAndEmptyValues() throws {

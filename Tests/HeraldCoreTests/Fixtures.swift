@@ -45,3 +45,15 @@ extension Result where Success == [String], Failure == AllocationFailure {
     var ips: [String]? { if case .success(let ips) = self { ips } else { nil } }
     var failure: AllocationFailure? { if case .failure(let failure) = self { failure } else { nil } }
 }
+
+/// Expects `body` to throw an error that prints exactly `message`.
+func expectError<E: Error & CustomStringConvertible, T>(
+    _ message: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws(E) -> T
+) {
+    do throws(E) {
+        let value = try body()
+        Issue.record("expected the error \"\(message)\", got \(value)", sourceLocation: sourceLocation)
+    } catch {
+        #expect(error.description == message, sourceLocation: sourceLocation)
+    }
+}

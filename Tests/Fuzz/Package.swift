@@ -7,13 +7,23 @@ let fuzzer: [SwiftSetting] = [.unsafeFlags(["-parse-as-library"]), .treatAllWarn
 
 let package = Package(
     name: "herald-fuzz",
-    dependencies: [.package(name: "herald", path: "../..")],
+    dependencies: [
+        .package(name: "herald", path: "../.."),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+    ],
     targets: [
         // Every text decoder of HeraldCore: addresses, CIDRs, ranges, pool entries, MACs, the loadBalancerIPs
         // annotation, and whole pool lists through validation and allocation.
         .executableTarget(
             name: "fuzz-address-text",
             dependencies: [.product(name: "HeraldCore", package: "herald")],
+            swiftSettings: fuzzer
+        ),
+        // Every byte decoder of HeraldWire: Ethernet (with 802.1Q), ARP, IPv6, Neighbour Discovery.
+        .executableTarget(
+            name: "fuzz-wire-frames",
+            dependencies: [.product(name: "HeraldWire", package: "herald"), .product(name: "HeraldCore", package: "herald"),
+                           .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: fuzzer
         ),
     ]

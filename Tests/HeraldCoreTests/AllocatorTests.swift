@@ -322,3 +322,67 @@ import Testing
         }
     }
 }
+
+/// Cases found in review: each pins a rule that an earlier version got wrong.
+@Suite struct AllocatorEdgeCaseTests {
+    typealias F = Fixtures
+
+    @Test func rebuildTakesAServiceListedTwiceOnce() {
+        var allocator = Allocator(pools: F.pools(PoolSpec(name: "lan", addresses: ["192.0.2.0/28"])))
+        let failures = allocator.rebuild(from: [
+            .init(request: F.service("s", createdAt: 1), ips: [F.ip("192.0.2.1")]),
+            .init(request: F.service("t", createdAt: 2), ips: [F.ip("192.0.2.1")]),
+            .init(request: F.service("s", createdAt: 3), ips: [F.ip("192.0.2.2")]),
+        ])
+        #expect(allocator.ips(of: "s") == ["192.0.2.1"])
+        #expect(failures.keys.sorted() == [F.key("t")] && failures[F.key("t")]?.holder == F.key("s"))
+        #expect(allocator.holders(of: F.ip("192.0.2.2")).isEmpty)
+    }
+
+    @Test func failedRebuildEntryKeepsWhatTheServiceHeld() throws {
+        var allocator = Allocator(pools: F.pools(PoolSpec(name: "lan", addresses: ["192.0.2.0/28"])))
+        try allocator.assign(F.service("s"))
+        let failures = allocator.rebuild(from: [.init(request: F.service("s"), ips: [F.ip("203.0.113.1")])])
+        #expect(failures[F.key("s")]?.code == .ipOutsidePools)
+        #expect(allocator.ips(of: "s") == ["192.0.2.0"])
+    }
+
+    @Test func dualStackServiceTurnedSingleStackKeepsItsAddress() throws {
+        var allocator = Allocator(pools: F.pools(PoolSpec(name: "a", addresses: ["192.0.2.0/30", "2001:db8::/126"])))
+        try allocator.assign(F.service("s1"))
+        try allocator.assign(F.service("s2", policy: .requireDualStack, families: [.v4, .v6]))
+        allocator.release(F.key("s1"))
+        #expect(allocator.take(F.service("s2", families: [.v4])).ips == ["192.0.2.1"])
+        #expect(allocator.holders(of: F.ip("2001:db8::")).isEmpty)
+        // The same at a rebuild: status still lists both families, the spec now one.
+        var rebuilt = Allocator(pools: F.pools(PoolSpec(name: "a", addresses: ["192.0.2.0/30", "2001:db8::/126"])))
+        #expect(rebuilt.rebuild(from: [.init(request: F.service("s2", families: [.v6]), ips: [F.ip("192.0.2.1"), F.ip("2001:db8::")])]).isEmpty)
+        #expect(rebuilt.ips(of: "s2") == ["2001:db8::"])
+    }
+
+    @Test func requireDualStackWithoutADualPoolIsNoEligiblePool() {
+        var allocator = Allocator(pools: F.pools(PoolSpec(name: "v4", addresses: ["192.0.2.0/28"]),
+                                                 PoolSpec(name: "v6", addresses: ["2001:db8::/124"])))
+        let failure = allocator.take(F.service("s", policy: .requireDualStack, families: [.v4, .v6])).failure
+        #expect(failure?.code == .noEligiblePool)
+        #expect(failure?.message == "no pool with autoAssign serves default/s with one IPv4 and one IPv6 address (RequireDualStack); \"v4\" has only IPv4 addresses; \"v6\" has only IPv6 addresses")
+    }
+
+    /// MetalLB's two rounds: a selecting pool with one family beats a general pool with both.
+    @Test func preferDualStackTriesSelectingPoolsFirst() {
+        var allocator = Allocator(pools: F.pools(
+            PoolSpec(name: "pinned", addresses: ["192.0.2.0/30"], serviceAllocation: ServiceAllocation(namespaces: ["default"])),
+            PoolSpec(name: "general", addresses: ["198.51.100.0/30", "2001:db8::/126"])))
+        #expect(allocator.take(F.service("s", policy: .preferDualStack, families: [.v4, .v6])).ips == ["192.0.2.0"])
+        #expect(allocator.take(F.service("t", namespace: "other", policy: .preferDualStack, families: [.v4, .v6])).ips
+            == ["198.51.100.0", "2001:db8::"])
+    }
+
+    @Test func unvalidatedPoolsThatCollideAreIgnored() {
+        let first = AddressPool(name: "a", blocks: [AddressBlock(text: "192.0.2.0/28", range: F.range("192.0.2.0-192.0.2.15"))])
+        let sameName = AddressPool(name: "a", blocks: [AddressBlock(text: "198.51.100.0/28", range: F.range("198.51.100.0-198.51.100.15"))])
+        let overlapping = AddressPool(name: "b", blocks: [AddressBlock(text: "192.0.2.8/29", range: F.range("192.0.2.8-192.0.2.15"))])
+        let allocator = Allocator(pools: [first, sameName, overlapping])
+        #expect(allocator.pools == [first])
+    }
+}

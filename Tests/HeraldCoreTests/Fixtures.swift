@@ -11,6 +11,8 @@ enum Fixtures {
 
     static func ip(_ text: String) -> IPAddress { try! IPAddress(parsing: text) }
 
+    static func range(_ text: String) -> IPRange { try! IPRange(parsing: text) }
+
     /// A Service request. `backend` makes it `externalTrafficPolicy: Local` with selector `app=<backend>`.
     static func service(_ name: String, namespace: String = "default", ips: [String] = [], pool: String? = nil,
                         share: String? = nil, ports: [ServicePort] = [], backend: String? = nil,

@@ -60,6 +60,8 @@ import Testing
 
     @Test func acceptsQualifiedKeysAndEmptyValues() throws {
         try LabelSelector(matchLabels: ["kubernetes.io/metadata.name": "", "app.kubernetes.io/name": "web_1.x"]).validate()
+        // Kubernetes limits a prefix to 253 characters in all, not 63 per dot-separated part.
+        try LabelSelector(matchLabels: ["\(String(repeating: "a", count: 64)).example.com/tier": "x"]).validate()
     }
 
     @Test func printsInKubectlSyntax() {

@@ -131,6 +131,23 @@ enum FamilyNeed: Hashable, Sendable {
         }
     }
 
+    /// Of the addresses a Service holds, those it may keep under this need: all of them when they fit, else the
+    /// one of the needed family when a dual-stack Service became single-stack; empty when none fits.
+    func keeping(_ held: [IPAddress]) -> [IPAddress] {
+        if accepts(held.map(\.family)) { return held }
+        let fitting = held.filter { families.contains($0.family) }
+        return accepts(fitting.map(\.family)) ? fitting : []
+    }
+
+    /// Whether a pool with these families can serve this need.
+    func canBeServed(by poolFamilies: Set<IPFamily>) -> Bool {
+        switch self {
+        case .single(let family): poolFamilies.contains(family)
+        case .both: families.allSatisfy(poolFamilies.contains)
+        case .preferBoth: families.contains(where: poolFamilies.contains)
+        }
+    }
+
     var summary: String {
         switch self {
         case .single(let family): "one \(family) address"

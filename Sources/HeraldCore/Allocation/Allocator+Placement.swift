@@ -126,7 +126,7 @@ extension Allocator {
                 return Assignment(service: request.service, pool: name, ips: ips)
             }
         }
-        let eligible = (pinned + general).filter { state in need.families.contains(where: state.pool.families.contains) }
+        let eligible = (pinned + general).filter { need.canBeServed(by: $0.pool.families) }
         guard !eligible.isEmpty else {
             throw AllocationFailure(.noEligiblePool, "no pool with autoAssign serves \(request.service) with \(need.summary); \(explainIneligible(for: request, need: need))")
         }
@@ -206,7 +206,7 @@ extension Allocator {
     func explainIneligible(for request: AllocationRequest, need: FamilyNeed) -> String {
         let reasons = poolStates.values.map(\.pool).sorted { $0.name < $1.name }.map { pool -> String in
             if !pool.autoAssign { return "\"\(pool.name)\" has autoAssign false (request it with metallb.io/address-pool)" }
-            if !need.families.contains(where: pool.families.contains) {
+            if !need.canBeServed(by: pool.families) {
                 return "\"\(pool.name)\" has only \(pool.families.sorted().map(\.rawValue).joined(separator: " and ")) addresses"
             }
             return "\"\(pool.name)\": \(Self.describe(pool.serviceAllocation))"

@@ -12,23 +12,29 @@ extension Allocator {
     }
 
     /// Takes back the IPs Services already hold, oldest Service first (then by namespace and name). Each keeps
-    /// its IPs when it still may under the pools and its request; otherwise it is left without and its failure
-    /// is returned — when two Services claim one IP incompatibly, the younger one's failure names the holder.
-    /// Rebuilding from the assignments of an allocator gives back an equal allocator.
+    /// its IPs when it still may under the pools and its request (a dual-stack Service now single-stack keeps
+    /// the address of its family); otherwise it keeps what it held before the call, if anything, and its
+    /// failure is returned — when two Services claim one IP incompatibly, the younger one's failure names the
+    /// holder. Rebuilding from the assignments of an allocator gives back an equal allocator.
     @discardableResult
     public mutating func rebuild(from held: [HeldAddresses]) -> [ServiceKey: AllocationFailure] {
         var failures: [ServiceKey: AllocationFailure] = [:]
+        var seen = Set<ServiceKey>()
         let ordered = held.sorted { ($0.request.createdAt, $0.request.service) < ($1.request.createdAt, $1.request.service) }
         for entry in ordered where !entry.ips.isEmpty {
             let service = entry.request.service
-            if let previous = records[service] { unregister(previous) }
+            // A Service listed twice is taken once, by its first entry in this order.
+            guard seen.insert(service).inserted else { continue }
+            let previous = records[service]
+            if let previous { unregister(previous) }
             do throws(AllocationFailure) {
                 let need = try validatedNeed(of: entry.request)
-                let ips = order(entry.ips, by: need)
+                let kept = need.keeping(entry.ips)
+                let ips = order(kept.isEmpty ? entry.ips : kept, by: need)
                 let pool = try check(held: ips, for: entry.request, need: need)
                 register(Record(assignment: Assignment(service: service, pool: pool, ips: ips), request: entry.request))
-                failures[service] = nil
             } catch {
+                if let previous { register(previous) }
                 failures[service] = error
             }
         }

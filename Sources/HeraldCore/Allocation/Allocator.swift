@@ -27,9 +27,13 @@ public struct Allocator: Sendable, Equatable {
     }
 
     /// An allocator over validated pools (see `PoolValidator`), holding no assignments.
+    /// Pools that repeat a name or overlap an earlier pool (which `PoolValidator` never lets through) are ignored,
+    /// so that every address belongs to one pool.
     public init(pools: [AddressPool]) {
-        for pool in pools {
-            precondition(poolStates[pool.name] == nil, "pool names must be unique")
+        var accepted = PoolValidator.AcceptedBlocks()
+        for pool in pools where poolStates[pool.name] == nil {
+            guard (try? accepted.checkNoOverlap(pool)) != nil else { continue }
+            accepted.add(pool)
             poolStates[pool.name] = PoolState(pool)
             for block in pool.blocks { blockIndex.append((block.range, pool.name)) }
         }
@@ -78,8 +82,9 @@ public struct Allocator: Sendable, Equatable {
         if let previous { unregister(previous) }
         do throws(AllocationFailure) {
             var assignment: Assignment
-            if let previous, let kept = try? check(held: previous.assignment.ips, for: request, need: need) {
-                assignment = Assignment(service: request.service, pool: kept, ips: order(previous.assignment.ips, by: need))
+            let kept = previous.map { need.keeping($0.assignment.ips) } ?? []
+            if !kept.isEmpty, let pool = try? check(held: kept, for: request, need: need) {
+                assignment = Assignment(service: request.service, pool: pool, ips: order(kept, by: need))
                 if case .preferBoth = need, assignment.ips.count == 1 {
                     assignment = completingDualStack(assignment, for: request, need: need)
                 }

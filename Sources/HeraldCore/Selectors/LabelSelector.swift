@@ -141,9 +141,11 @@ enum LabelSyntax {
         return bytes.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") }
     }
 
+    /// One dot-separated part of a DNS-1123 subdomain. Kubernetes limits the whole subdomain to 253 characters
+    /// but not each part, and neither does Herald.
     private static func isDNSLabel(_ text: Substring) -> Bool {
         let bytes = Array(text.utf8)
-        guard let first = bytes.first, let last = bytes.last, bytes.count <= 63 else { return false }
+        guard let first = bytes.first, let last = bytes.last else { return false }
         let lowerAlnum = { (b: UInt8) in (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(b) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) }
         return lowerAlnum(first) && lowerAlnum(last) && bytes.allSatisfy { lowerAlnum($0) || $0 == UInt8(ascii: "-") }
     }

@@ -57,7 +57,7 @@ let benchmarks: @Sendable () -> Void = {
         precondition(failures.isEmpty && allocator == source)
     }
 
-    Benchmark("election ranking, 10k IPs x 100 nodes") { benchmark in
+    Benchmark("election owner, 10k IPs x 100 nodes") { benchmark in
         let nodes = (1...100).map { "node-\($0)" }
         let ips = (0..<10_000).map { IPAddress(family: .v4, value: 0xc612_0000 + UInt128($0))! }
         benchmark.startMeasurement()

@@ -16,10 +16,16 @@ let package = Package(
     products: [
         .library(name: "HeraldCore", targets: ["HeraldCore"]),
         .library(name: "HeraldWire", targets: ["HeraldWire"]),
+        .library(name: "L2Announcer", targets: ["L2Announcer"]),
+        .executable(name: "herald-speaker", targets: ["herald-speaker"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
@@ -33,6 +39,35 @@ let package = Package(
         .target(
             name: "HeraldWire",
             dependencies: ["HeraldCore", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+        // C shims: packet sockets and socket filters (CLinuxNet), libpcap (CPcap), libnl-route-3 (CNetlink).
+        .target(name: "CLinuxNet", cSettings: [.define("_GNU_SOURCE")]),
+        .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+        .systemLibrary(name: "CNetlink", pkgConfig: "libnl-route-3.0", providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
+        // Linux only: ARP and NDP responders on AF_PACKET sockets, gratuitous announcements, interfaces via libnl.
+        .target(
+            name: "L2Announcer",
+            dependencies: [
+                "HeraldCore", "HeraldWire", "CLinuxNet", "CPcap", "CNetlink",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // Thin executable: argument parsing and a ServiceGroup.
+        .executableTarget(
+            name: "herald-speaker",
+            dependencies: [
+                "L2Announcer", "HeraldCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,0 +1,180 @@
+public import HeraldCore
+import HeraldWire
+public import Logging
+public import CoreMetrics
+import NIOCore
+public import ServiceLifecycle
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Answers ARP and Neighbour Solicitations for the addresses it announces on one interface, and tells the LAN
+/// when it gains one.
+///
+/// Frames are read on a dedicated thread and answered from it. When the interface goes down, or is deleted and
+/// created again (a network restart), the speaker waits for it, opens a new socket if it must, joins its
+/// multicast groups again and re-announces every address — MetalLB's responders stay dead after that.
+public final class InterfaceSpeaker: Service, Sendable {
+    public let interfaceName: String
+    public let schedule: AnnouncementSchedule
+    let table = OwnershipTable()
+    let metrics: L2Metrics
+    let logger: Logger
+    private let armed: Mutex<Armed>
+    private let gains: AsyncStream<IPAddress>
+    private let gained: AsyncStream<IPAddress>.Continuation
+
+    /// The socket and what was learnt of the interface when it was opened.
+    struct Armed: @unchecked Sendable {
+        let interface: NetworkInterface
+        let socket: PacketSocket
+        let membership: MulticastMembership
+        var policy: ResponderPolicy { ResponderPolicy(mac: interface.mac ?? .zero) }
+    }
+
+    /// Opens the interface's socket now, so that a missing interface or privilege fails at start-up.
+    public init(interfaceName: String, schedule: AnnouncementSchedule = .standard, logger: Logger,
+                metricsFactory: any MetricsFactory) throws(SpeakerError) {
+        self.interfaceName = interfaceName
+        self.schedule = schedule
+        var logger = logger
+        logger[metadataKey: "interface"] = "\(interfaceName)"
+        self.logger = logger
+        metrics = L2Metrics(interface: interfaceName, factory: metricsFactory)
+        armed = Mutex(try Self.arm(interfaceName))
+        (gains, gained) = AsyncStream.makeStream(of: IPAddress.self)
+    }
+
+    static func arm(_ name: String) throws(SpeakerError) -> Armed {
+        let interface: NetworkInterface
+        do { interface = try InterfaceDirectory.named(name) } catch { throw SpeakerError(error.description) }
+        guard let mac = interface.mac, mac != .zero else {
+            throw SpeakerError("interface \(name) has no MAC address; ARP and NDP need an Ethernet-like link")
+        }
+        do throws(SocketError) {
+            let socket = try PacketSocket(interfaceName: name, interfaceIndex: interface.index, filter: .solicitations)
+            return Armed(interface: interface, socket: socket, membership: try MulticastMembership(interface: interface))
+        } catch {
+            throw SpeakerError(error.description)
+        }
+    }
+
+    /// The interface as it was when the socket was (last) opened.
+    public var interface: NetworkInterface { armed.withLock { $0.interface } }
+
+    /// Starts answering for `ip` at once and schedules its announcements.
+    public func announce(_ ip: IPAddress) throws(SpeakerError) {
+        guard table.insert(ip) else { return }
+        if case .v6(let address) = ip {
+            do { try armed.withLock { $0 }.membership.join(for: address) } catch {
+                table.remove(ip)
+                throw SpeakerError(error.description)
+            }
+        }
+        logger.notice("announcing", metadata: ["ip": "\(ip)"])
+        gained.yield(ip)
+    }
+
+    /// Stops answering for `ip` at once.
+    public func withdraw(_ ip: IPAddress) {
+        guard table.remove(ip) else { return }
+        if case .v6(let address) = ip { armed.withLock { $0 }.membership.leave(for: address) }
+        logger.notice("withdrawn", metadata: ["ip": "\(ip)"])
+    }
+
+    public var announced: Set<IPAddress> { table.all }
+
+    public func run() async throws {
+        let reader = ReaderThread()
+        reader.start { [self] in receiveLoop(reader) }
+        await withDiscardingTaskGroup { group in
+            for await ip in gains.cancelOnGracefulShutdown() {
+                group.addTask { await self.sendAnnouncements(of: ip) }
+            }
+            group.cancelAll()
+        }
+        // Shutting down: stop answering before the socket goes, so nothing stale is said.
+        for ip in table.all { withdraw(ip) }
+        await reader.stop()
+    }
+
+    private func sendAnnouncements(of ip: IPAddress) async {
+        let clock = ContinuousClock()
+        let start = clock.now
+        for offset in schedule.offsets {
+            do { try await clock.sleep(until: start + offset) } catch { return }
+            guard table.contains(ip) else { return }
+            let current = armed.withLock { $0 }
+            for frame in current.policy.announcement(of: ip) {
+                do {
+                    try current.socket.send(frame.bytes)
+                    metrics.gratuitousSent[ip.family]?.increment()
+                } catch {
+                    metrics.sendErrors.increment()
+                    logger.warning("announcement failed", metadata: ["ip": "\(ip)", "error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    /// Runs on the reader thread: receive, decide, answer.
+    private func receiveLoop(_ reader: ReaderThread) {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: EthernetFrame.maximumLength + 1, alignment: 8)
+        defer { buffer.deallocate() }
+        while !reader.shouldStop {
+            let current = armed.withLock { $0 }
+            let policy = current.policy
+            let reception: PacketSocket.Reception?
+            do { reception = try current.socket.receive(into: buffer) } catch {
+                logger.warning("receive failed; waiting for the interface", metadata: ["error": "\(error)"])
+                rearm(after: current, reader: reader)
+                continue
+            }
+            guard let reception else { continue }
+            let bytes = ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: buffer[..<min(reception.length, buffer.count)]))
+            let verdict = policy.verdict(for: bytes, hadVLANTag: reception.hadVLANTag, notForUs: reception.notForUs,
+                                         owns: table.contains)
+            switch verdict {
+            case .answer(let frame, let family):
+                metrics.requestsReceived[family]?.increment()
+                do {
+                    try current.socket.send(frame.bytes)
+                    metrics.responsesSent[family]?.increment()
+                } catch {
+                    metrics.sendErrors.increment()
+                    logger.warning("answer failed", metadata: ["error": "\(error)"])
+                }
+            case .drop(let reason, let family):
+                if let family, reason == .notOwned { metrics.requestsReceived[family]?.increment() }
+                metrics.dropped[reason]?.increment()
+            }
+        }
+    }
+
+    /// After a receive error (the link went down, or the interface went away): polls every 200 ms until the
+    /// interface is up again, opens a new socket if it is a new interface (index or MAC changed), and
+    /// re-announces every address.
+    private func rearm(after previous: Armed, reader: ReaderThread) {
+        while !reader.shouldStop {
+            usleep(200_000)
+            guard let now = try? InterfaceDirectory.named(interfaceName), now.isUp else { continue }
+            if now.index != previous.interface.index || now.mac != previous.interface.mac {
+                guard let fresh = try? Self.arm(interfaceName) else { continue }
+                for case .v6(let address) in table.all { try? fresh.membership.join(for: address) }
+                armed.withLock { $0 = fresh }
+                logger.notice("interface re-created; responder re-armed", metadata: ["index": "\(now.index)", "mac": "\(now.mac.map(\.description) ?? "-")"])
+            } else {
+                logger.notice("interface up again; responder resumed")
+            }
+            for ip in table.all { gained.yield(ip) }
+            return
+        }
+    }
+}
+
+/// Why a speaker could not start on an interface.
+public struct SpeakerError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

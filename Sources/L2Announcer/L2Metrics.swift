@@ -1,0 +1,26 @@
+public import CoreMetrics
+import HeraldCore
+
+/// Layer 2 counters of one interface, made once. Names follow MetalLB's `metallb_layer2_*` under `herald_`.
+public struct L2Metrics: Sendable {
+    let requestsReceived: [IPFamily: Counter]
+    let responsesSent: [IPFamily: Counter]
+    let gratuitousSent: [IPFamily: Counter]
+    let dropped: [DropReason: Counter]
+    let sendErrors: Counter
+
+    public init(interface: String, factory: any MetricsFactory) {
+        func perFamily(_ label: String) -> [IPFamily: Counter] {
+            Dictionary(uniqueKeysWithValues: IPFamily.allCases.map { family in
+                (family, Counter(label: label, dimensions: [("interface", interface), ("family", family.rawValue)], factory: factory))
+            })
+        }
+        requestsReceived = perFamily("herald_layer2_requests_received")
+        responsesSent = perFamily("herald_layer2_responses_sent")
+        gratuitousSent = perFamily("herald_layer2_gratuitous_sent")
+        dropped = Dictionary(uniqueKeysWithValues: DropReason.allCases.map { reason in
+            (reason, Counter(label: "herald_layer2_dropped", dimensions: [("interface", interface), ("reason", reason.rawValue)], factory: factory))
+        })
+        sendErrors = Counter(label: "herald_layer2_send_errors", dimensions: [("interface", interface)], factory: factory)
+    }
+}

@@ -1,0 +1,48 @@
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A dedicated OS thread for a blocking receive loop. Answering from the thread that received keeps the
+/// answer path free of executor hops; a blocking loop on Swift's cooperative pool (two threads on a
+/// two-core node) would starve everything else.
+final class ReaderThread: Sendable {
+    private let stopping = Mutex(false)
+    private let finished: AsyncStream<Void>
+    private let finish: AsyncStream<Void>.Continuation
+
+    init() {
+        (finished, finish) = AsyncStream.makeStream(of: Void.self)
+    }
+
+    var shouldStop: Bool { stopping.withLock { $0 } }
+
+    /// Starts `body` on a new thread; `body` should return soon after `shouldStop` turns true.
+    func start(_ body: @escaping @Sendable () -> Void) {
+        let task = Unmanaged.passRetained(Job(body: body, done: finish)).toOpaque()
+        var thread = pthread_t()
+        let result = pthread_create(&thread, nil, { argument in
+            let job = Unmanaged<Job>.fromOpaque(argument!).takeRetainedValue()
+            job.body()
+            job.done.finish()
+            return nil
+        }, task)
+        precondition(result == 0, "pthread_create failed: \(result)")
+        pthread_detach(thread)
+    }
+
+    /// Asks the loop to stop and waits until it has.
+    func stop() async {
+        stopping.withLock { $0 = true }
+        for await _ in finished {}
+    }
+
+    private final class Job: @unchecked Sendable {
+        let body: @Sendable () -> Void
+        let done: AsyncStream<Void>.Continuation
+        init(body: @escaping @Sendable () -> Void, done: AsyncStream<Void>.Continuation) {
+            self.body = body
+            self.done = done
+        }
+    }
+}

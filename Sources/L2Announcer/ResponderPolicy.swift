@@ -1,0 +1,117 @@
+public import HeraldCore
+public import HeraldWire
+public import NIOCore
+
+/// Why a frame got no answer. Counted per interface, so an operator sees what the responder ignores.
+public enum DropReason: String, Hashable, Sendable, CaseIterable {
+    /// Bytes that do not decode (truncated, bad checksum, inconsistent fields).
+    case malformed
+    /// An 802.1Q-tagged frame on the untagged interface: it belongs to a VLAN interface.
+    case vlanTagged
+    /// Addressed to another host, or sent by this one.
+    case notForUs
+    /// Sent from this interface's own MAC.
+    case fromSelf
+    /// An ARP reply or a Neighbour Advertisement: nothing to answer.
+    case notARequest
+    /// A gratuitous ARP from another host.
+    case announcement
+    /// For an address this interface does not announce.
+    case notOwned
+    /// Neighbour Discovery with a hop limit other than 255: it may come from off-link (RFC 4861 §7.1.1).
+    case badHopLimit
+    /// A solicitation sent neither to the target's solicited-node group nor to the target itself, or a DAD
+    /// probe breaking RFC 4861's rules.
+    case badDestination
+    /// Another protocol that passed the socket filter.
+    case unsupported
+}
+
+/// What to do with one received frame.
+public enum Verdict: Hashable, Sendable {
+    case answer(EthernetFrame, IPFamily)
+    case drop(DropReason, IPFamily?)
+}
+
+/// Decides, for one interface, which frames to answer and with what. Pure: no socket, no clock, no lock.
+public struct ResponderPolicy: Sendable {
+    public var mac: MACAddress
+
+    public init(mac: MACAddress) {
+        self.mac = mac
+    }
+
+    public func verdict(for bytes: ByteBuffer, hadVLANTag: Bool = false, notForUs: Bool = false,
+                        owns: (IPAddress) -> Bool) -> Verdict {
+        var buffer = bytes
+        guard let frame = try? EthernetFrame.decode(from: &buffer) else { return .drop(.malformed, nil) }
+        let family: IPFamily? = frame.etherType == EthernetFrame.arp ? .v4 : frame.etherType == EthernetFrame.ipv6 ? .v6 : nil
+        if hadVLANTag || frame.vlanTag != nil { return .drop(.vlanTagged, family) }
+        if notForUs { return .drop(.notForUs, family) }
+        if frame.source == mac { return .drop(.fromSelf, family) }
+        switch frame.etherType {
+        case EthernetFrame.arp: return arpVerdict(frame, owns: owns)
+        case EthernetFrame.ipv6: return ndpVerdict(frame, owns: owns)
+        default: return .drop(.unsupported, nil)
+        }
+    }
+
+    private func arpVerdict(_ frame: EthernetFrame, owns: (IPAddress) -> Bool) -> Verdict {
+        var payload = frame.payload
+        guard let request = try? ARPPacket.decode(from: &payload) else { return .drop(.malformed, .v4) }
+        guard request.operation == .request else { return .drop(.notARequest, .v4) }
+        guard !request.isGratuitous else { return .drop(.announcement, .v4) }
+        guard request.senderMAC != mac else { return .drop(.fromSelf, .v4) }
+        guard owns(.v4(request.targetIP)) else { return .drop(.notOwned, .v4) }
+        // Unicast to the asker, from this interface's MAC (a probe from 0.0.0.0 learns of the holder too).
+        return .answer(ARPPacket.reply(to: request, mac: mac).frame(to: request.senderMAC), .v4)
+    }
+
+    private func ndpVerdict(_ frame: EthernetFrame, owns: (IPAddress) -> Bool) -> Verdict {
+        var payload = frame.payload
+        guard let packet = try? IPv6Packet.decode(from: &payload) else { return .drop(.malformed, .v6) }
+        let message: NDPMessage
+        do { message = try NDPMessage.decode(from: packet) } catch {
+            return .drop(error.code == .unsupported ? .unsupported : .malformed, .v6)
+        }
+        guard case .solicitation(let solicitation) = message else { return .drop(.notARequest, .v6) }
+        guard packet.hopLimit == 255 else { return .drop(.badHopLimit, .v6) }
+        let target = solicitation.target
+        let isDAD = packet.source == .unspecified
+        let toGroup = packet.destination == target.solicitedNodeMulticast
+        guard toGroup || (packet.destination == target && !isDAD) else { return .drop(.badDestination, .v6) }
+        if isDAD && solicitation.sourceLinkLayerAddress != nil { return .drop(.badDestination, .v6) }
+        guard owns(.v6(target)) else { return .drop(.notOwned, .v6) }
+
+        // The target itself is the source, as when the kernel answers for an address of its own: clients such
+        // as ndisc6 ignore an answer from another address (measured: one from the link-local was dropped).
+        let source = target
+        let options: [NDPOption] = [.targetLinkLayerAddress(mac)]
+        if isDAD {
+            // Someone wants the address: tell every node it is taken (RFC 4861 §7.2.4), not solicited.
+            let advertisement = NeighborAdvertisement(solicited: false, override: true, target: target, options: options)
+            return .answer(NDPMessage.advertisement(advertisement).packet(source: source, destination: .allNodes)
+                .frame(from: mac, to: IPv6Packet.multicastMAC(for: .allNodes)), .v6)
+        }
+        // A unicast NUD probe may omit its link-layer address: answer to the frame's Ethernet source.
+        let destinationMAC = solicitation.sourceLinkLayerAddress ?? frame.source
+        let advertisement = NeighborAdvertisement(solicited: true, override: true, target: target, options: options)
+        return .answer(NDPMessage.advertisement(advertisement).packet(source: source, destination: packet.source)
+            .frame(from: mac, to: destinationMAC), .v6)
+    }
+
+    /// The frames that announce `ip` at this MAC: gratuitous ARP in request and reply form, or an unsolicited
+    /// Neighbour Advertisement with Override to all nodes.
+    public func announcement(of ip: IPAddress) -> [EthernetFrame] {
+        switch ip {
+        case .v4(let address):
+            return [ARPPacket.gratuitous(address, at: mac, operation: .request).frame(to: .broadcast),
+                    ARPPacket.gratuitous(address, at: mac, operation: .reply).frame(to: .broadcast)]
+        case .v6(let address):
+            let advertisement = NeighborAdvertisement(solicited: false, override: true, target: address,
+                                                      options: [.targetLinkLayerAddress(mac)])
+            return [NDPMessage.advertisement(advertisement).packet(source: address, destination: .allNodes)
+                .frame(from: mac, to: IPv6Packet.multicastMAC(for: .allNodes))]
+        }
+    }
+}

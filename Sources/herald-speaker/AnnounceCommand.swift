@@ -1,0 +1,77 @@
+import ArgumentParser
+import HeraldCore
+import L2Announcer
+import Logging
+import Metrics
+import ServiceLifecycle
+import UnixSignals
+
+/// `herald-speaker announce --interface IF --ip IP [--ip IP …]`: answer for the addresses, announce them at
+/// start, stop answering on SIGTERM or SIGINT.
+struct AnnounceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "announce",
+        abstract: "Answer ARP and NDP for the given addresses on the given interfaces until SIGTERM.",
+        discussion: """
+            The addresses are announced at start (gratuitous ARP, unsolicited Neighbour Advertisements) on the \
+            --announce-schedule, and withdrawn at once on SIGTERM or SIGINT. Needs CAP_NET_RAW.
+            """
+    )
+
+    @Option(name: .customLong("interface"), help: "An interface to answer on (repeatable).")
+    var interfaces: [String]
+
+    @Option(name: .customLong("ip"), help: "An IPv4 or IPv6 address to answer for (repeatable).")
+    var ips: [String]
+
+    @Option(help: "When to announce a gained address, in milliseconds after gaining it.")
+    var announceSchedule: String = AnnouncementSchedule.standard.description
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard !interfaces.isEmpty else { throw ValidationError("give at least one --interface") }
+        guard !ips.isEmpty else { throw ValidationError("give at least one --ip") }
+        for ip in ips {
+            do { _ = try IPAddress(parsing: ip) } catch { throw ValidationError("--ip \(error)") }
+        }
+        guard AnnouncementSchedule(milliseconds: announceSchedule) != nil else {
+            throw ValidationError("--announce-schedule \"\(announceSchedule)\" is not a list of milliseconds such as 0,500,1000")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \"\(logLevel)\" is not a level") }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel)!
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "herald-speaker")
+        let schedule = AnnouncementSchedule(milliseconds: announceSchedule)!
+        var speakers: [InterfaceSpeaker] = []
+        for name in interfaces {
+            do {
+                speakers.append(try InterfaceSpeaker(interfaceName: name, schedule: schedule, logger: logger,
+                                                     metricsFactory: MetricsSystem.factory))
+            } catch {
+                throw StartupError(description: "cannot answer on \(name): \(error)")
+            }
+        }
+        for speaker in speakers {
+            for ip in ips { try speaker.announce(try IPAddress(parsing: ip)) }
+        }
+        logger.notice("ready", metadata: ["interfaces": "\(interfaces)", "ips": "\(ips)"])
+        let group = ServiceGroup(configuration: .init(services: speakers.map { .init(service: $0) },
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        logger.notice("stopped")
+    }
+}
+
+/// A failure after the arguments were accepted: printed as `Error: …`, exit status 1, without the usage text.
+struct StartupError: Error, CustomStringConvertible {
+    var description: String
+}

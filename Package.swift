@@ -87,5 +87,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "L2AnnouncerTests",
+            dependencies: [
+                "L2Announcer", "HeraldWire", "HeraldCore", "HeraldTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
+        // Helpers for tests only: network namespaces, processes, deadlines, skip traits.
+        .target(name: "HeraldTestSupport", swiftSettings: strict),
     ]
 )

@@ -1,0 +1,98 @@
+public import Foundation
+public import Testing
+
+extension Trait where Self == ConditionTrait {
+    /// Network namespaces and raw sockets need root; CI runs as root.
+    public static var needsRoot: Self { .enabled(if: getuid() == 0, "network namespaces need root") }
+
+    /// Skips, with the reason printed, when a peer tool is missing (`make test` installs them).
+    public static func needsTools(_ tools: String...) -> Self {
+        let missing = tools.filter { !Command.exists($0) }
+        return .enabled(if: missing.isEmpty, "missing \(missing.joined(separator: ", ")); run scripts/install-deps")
+    }
+}
+
+/// Two hosts on one link, each in a network namespace of its own: a speaker and a client, joined by a veth
+/// pair, with TEST-NET addresses (192.0.2.0/24, 2001:db8::/64). Everything it makes carries `suffix`, and
+/// `with(suffix:)` removes it all afterwards, also when the body throws.
+public struct TwoHostLab: Sendable {
+    public let suffix: String
+    public var speaker: String { "hs-spk-\(suffix)" }
+    public var client: String { "hs-cli-\(suffix)" }
+    public let speakerInterface = "veth-s"
+    public let clientInterface = "veth-c"
+    public let speakerAddress = "192.0.2.1", clientAddress = "192.0.2.2"
+    public let speakerAddress6 = "2001:db8::1", clientAddress6 = "2001:db8::2"
+
+    public static func with<T>(suffix: String, _ body: (TwoHostLab) async throws -> T) async throws -> T {
+        let lab = TwoHostLab(suffix: suffix)
+        try await lab.remove()
+        do {
+            try await lab.create()
+            let result = try await body(lab)
+            try await lab.remove()
+            return result
+        } catch {
+            try? await lab.remove()
+            throw error
+        }
+    }
+
+    func create() async throws {
+        try await Command.run(["ip", "netns", "add", speaker])
+        try await Command.run(["ip", "netns", "add", client])
+        try await linkUp()
+    }
+
+    /// (Re)creates the veth pair with addresses, as after a network restart.
+    public func linkUp() async throws {
+        try await Command.run(["ip", "link", "add", speakerInterface, "netns", speaker, "type", "veth",
+                               "peer", "name", clientInterface, "netns", client])
+        for (namespace, interface, v4, v6) in [(speaker, speakerInterface, speakerAddress, speakerAddress6),
+                                               (client, clientInterface, clientAddress, clientAddress6)] {
+            try await Command.run(["ip", "-n", namespace, "link", "set", "lo", "up"])
+            try await Command.run(["ip", "-n", namespace, "addr", "add", "\(v4)/24", "dev", interface])
+            try await Command.run(["ip", "-n", namespace, "addr", "add", "\(v6)/64", "dev", interface, "nodad"])
+            try await Command.run(["ip", "-n", namespace, "link", "set", interface, "up"])
+        }
+    }
+
+    public func deleteLink() async throws {
+        try await Command.run(["ip", "-n", speaker, "link", "del", speakerInterface])
+    }
+
+    func remove() async throws {
+        for namespace in [speaker, client] {
+            try await Command.run(["ip", "netns", "del", namespace], check: false)
+        }
+    }
+
+    /// Runs a command inside one of the lab's namespaces.
+    @discardableResult
+    public func run(in namespace: String, _ arguments: [String], limit: Duration = .seconds(30), check: Bool = true) async throws -> CommandResult {
+        try await Command.run(["ip", "netns", "exec", namespace] + arguments, limit: limit, check: check)
+    }
+
+    /// The MAC of the speaker's interface.
+    public func speakerMAC() async throws -> String {
+        let output = try await Command.run(["ip", "-n", speaker, "-br", "link", "show", speakerInterface]).output
+        return String(output.split(separator: " ", omittingEmptySubsequences: true)[2]).lowercased()
+    }
+
+    /// The client's neighbour entry for `ip`: the MAC, or nil.
+    public func clientNeighbour(_ ip: String) async throws -> String? {
+        let output = try await Command.run(["ip", "-n", client, "neigh", "show", ip]).output
+        let words = output.split(separator: " ")
+        guard let index = words.firstIndex(of: "lladdr"), index + 1 < words.count else { return nil }
+        return String(words[index + 1]).lowercased()
+    }
+}
+
+/// The package's root, from this file's place in it.
+public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// The built `herald-speaker`, if `swift build` made one.
+public var heraldSpeakerBinary: String? {
+    let path = packageRoot.appendingPathComponent(".build/debug/herald-speaker").path
+    return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+}

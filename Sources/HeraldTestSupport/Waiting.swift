@@ -1,0 +1,22 @@
+/// A wait that ran out, naming what it waited for.
+public struct DeadlineExceeded: Error, CustomStringConvertible {
+    public var awaited: String
+    public var limit: Duration
+    public var last: String
+    public var description: String { "waited \(limit) for \(awaited); last seen: \(last)" }
+}
+
+/// Checks `condition` every `interval` until it returns a value or `limit` passes. For conditions outside the
+/// process (a neighbour entry, a packet on the wire) that have no event to await.
+public func waitFor<T: Sendable>(_ what: String, limit: Duration = .seconds(5), interval: Duration = .milliseconds(50),
+                                 _ condition: @Sendable () async throws -> (T?, String)) async throws -> T {
+    let deadline = ContinuousClock.now + limit
+    var last = ""
+    while true {
+        let (value, seen) = try await condition()
+        if let value { return value }
+        last = seen
+        guard ContinuousClock.now < deadline else { throw DeadlineExceeded(awaited: what, limit: limit, last: last) }
+        try await Task.sleep(for: interval)
+    }
+}

@@ -1,0 +1,177 @@
+import Foundation
+import HeraldTestSupport
+import Testing
+
+/// The speaker's data plane against real peers: `herald-speaker announce` in one network namespace, arping,
+/// ndisc6, ip neigh, tcpdump and scapy in another, over a veth pair. Serialized: one lab at a time.
+@Suite(.serialized, .needsRoot, .needsTools("ip", "arping", "ndisc6", "tcpdump"),
+       .enabled(if: heraldSpeakerBinary != nil, "build herald-speaker first (swift build)"))
+struct LayerTwoLabTests {
+    static let owned = "192.0.2.10", owned6 = "2001:db8::10"
+
+    func startSpeaker(_ lab: TwoHostLab, schedule: String = "0,500,1000,2000,4000") throws -> BackgroundProcess {
+        try BackgroundProcess(["ip", "netns", "exec", lab.speaker, heraldSpeakerBinary!, "announce",
+                               "--interface", lab.speakerInterface, "--ip", Self.owned, "--ip", Self.owned6,
+                               "--announce-schedule", schedule, "--log-level", "debug"])
+    }
+
+    /// One arping probe from the client; the MAC that answered, if any.
+    func arping(_ lab: TwoHostLab, _ ip: String, wait: Int = 1) async throws -> String? {
+        let result = try await lab.run(in: lab.client, ["arping", "-c", "1", "-w", "\(wait)", "-I", lab.clientInterface, ip], check: false)
+        guard let line = result.output.split(separator: "\n").first(where: { $0.contains("reply from") }),
+              let open = line.firstIndex(of: "["), let close = line.firstIndex(of: "]") else { return nil }
+        return line[line.index(after: open)..<close].lowercased()
+    }
+
+    func ndisc6(_ lab: TwoHostLab, _ ip: String) async throws -> String? {
+        let result = try await lab.run(in: lab.client, ["ndisc6", "-1", "-r", "1", "-w", "700", ip, lab.clientInterface], check: false)
+        guard let line = result.output.split(separator: "\n").first(where: { $0.contains("Target link-layer address:") }) else { return nil }
+        return line.split(separator: " ").last.map { $0.lowercased() }
+    }
+
+    func answered(_ lab: TwoHostLab, by mac: String) async throws -> String {
+        try await waitFor("the speaker to answer ARP for \(Self.owned)", limit: .seconds(5)) {
+            let got = try await arping(lab, Self.owned)
+            return (got == mac ? got : nil, "answer from \(got ?? "nobody")")
+        }
+    }
+
+    @Test func answersARPForAnnouncedAddressesOnly() async throws {
+        try await TwoHostLab.with(suffix: "arp") { lab in
+            let speaker = try startSpeaker(lab)
+            let mac = try await lab.speakerMAC()
+            _ = try await answered(lab, by: mac)
+            #expect(try await arping(lab, "192.0.2.11", wait: 2) == nil, "an address nobody announces stays silent")
+            #expect(try await arping(lab, lab.speakerAddress) == mac, "the kernel still answers for its own address")
+            #expect(try await speaker.stop() == 0, "SIGTERM is a clean exit: \(speaker.logText)")
+            #expect(try await arping(lab, Self.owned, wait: 2) == nil, "withdrawn on SIGTERM")
+        }
+    }
+
+    @Test func answersNeighbourSolicitationsIncludingUnicastProbesAndDAD() async throws {
+        try await TwoHostLab.with(suffix: "ndp") { lab in
+            let speaker = try startSpeaker(lab)
+            let mac = try await lab.speakerMAC()
+            _ = try await answered(lab, by: mac)
+            #expect(try await ndisc6(lab, Self.owned6) == mac)
+            #expect(try await ndisc6(lab, "2001:db8::11") == nil)
+            // ping resolves through the kernel's own NDP; the address has no host behind it, so only the entry counts.
+            _ = try await lab.run(in: lab.client, ["ping", "-6", "-c", "1", "-W", "1", Self.owned6], check: false)
+            #expect(try await lab.clientNeighbour(Self.owned6) == mac)
+
+            // scapy: a unicast NUD probe without a source link-layer option, and a DAD probe from ::.
+            let script = """
+                from scapy.all import *
+                conf.verb = 0
+                me = get_if_hwaddr("\(lab.clientInterface)")
+                probe = Ether(dst="\(mac)", src=me)/IPv6(src="\(lab.clientAddress6)", dst="\(Self.owned6)", hlim=255)/ICMPv6ND_NS(tgt="\(Self.owned6)")
+                answer = srp1(probe, iface="\(lab.clientInterface)", timeout=2, filter="icmp6 and ip6[40] == 136")
+                print("nud", answer[Ether].src, answer[Ether].dst == me, answer[ICMPv6ND_NA].S, answer[ICMPv6ND_NA].O, answer[IPv6].hlim)
+                sniffer = AsyncSniffer(iface="\(lab.clientInterface)", filter="icmp6 and ip6[40] == 136 and dst host ff02::1", count=1, timeout=3)
+                sniffer.start(); time.sleep(0.3)
+                sendp(Ether(dst="33:33:ff:00:00:10", src=me)/IPv6(src="::", dst="ff02::1:ff00:10", hlim=255)/ICMPv6ND_NS(tgt="\(Self.owned6)"), iface="\(lab.clientInterface)")
+                sniffer.join()
+                na = sniffer.results[0]
+                print("dad", na[Ether].src, na[ICMPv6ND_NA].S, na[ICMPv6ND_NA].O, na[ICMPv6ND_NA].tgt)
+                """
+            let result = try await lab.run(in: lab.client, ["/usr/bin/python3", "-c", script])
+            #expect(result.output.contains("nud \(mac) True 1 1 255"), "\(result)")
+            #expect(result.output.contains("dad \(mac) 0 1 \(Self.owned6)"), "\(result)")
+            try await speaker.stop()
+        }
+    }
+
+    /// A client whose cache points at a dead node's MAC learns the new owner from the announcements alone.
+    @Test func takeoverUpdatesTheClientsNeighbourEntries() async throws {
+        try await TwoHostLab.with(suffix: "takeover") { lab in
+            let old = "02:00:5e:00:00:99"
+            for ip in [Self.owned, Self.owned6] {
+                try await lab.run(in: lab.client, ["ip", "neigh", "replace", ip, "lladdr", old, "dev", lab.clientInterface, "nud", "stale"])
+            }
+            #expect(try await lab.clientNeighbour(Self.owned) == old)
+            let capture = try BackgroundProcess(["ip", "netns", "exec", lab.client, "tcpdump", "-n", "-e", "-l", "-i",
+                                                 lab.clientInterface, "arp or (icmp6 and ip6[40] == 136)"])
+            try await Task.sleep(for: .milliseconds(500))  // tcpdump needs a moment to attach; nothing is sent yet
+            let speaker = try startSpeaker(lab)
+            let mac = try await lab.speakerMAC()
+            for ip in [Self.owned, Self.owned6] {
+                let seen = try await waitFor("the client's entry for \(ip) to move to \(mac)", limit: .seconds(6)) {
+                    let current = try await lab.clientNeighbour(ip)
+                    return (current == mac ? current : nil, current ?? "no entry")
+                }
+                #expect(seen == mac)
+            }
+            try await capture.stop()
+            let lines = capture.logText.split(separator: "\n")
+            #expect(lines.contains { $0.contains(mac) && $0.contains("Request who-has \(Self.owned) tell \(Self.owned)") }, "\(capture.logText)")
+            #expect(lines.contains { $0.contains(mac) && $0.contains("neighbor advertisement") && $0.contains("tgt is \(Self.owned6)") })
+            try await speaker.stop()
+        }
+    }
+
+    /// Malformed, truncated, oversized, tagged and off-link frames: never answered, never fatal.
+    @Test func hostileFramesAreIgnored() async throws {
+        try await TwoHostLab.with(suffix: "hostile") { lab in
+            let speaker = try startSpeaker(lab, schedule: "0")
+            let mac = try await lab.speakerMAC()
+            _ = try await answered(lab, by: mac)
+            try await Task.sleep(for: .milliseconds(300))  // let the single announcement pass before counting answers
+            let script = """
+                from scapy.all import *
+                conf.verb = 0
+                iface = "\(lab.clientInterface)"
+                me = get_if_hwaddr(iface)
+                sniffer = AsyncSniffer(iface=iface, filter="ether src \(mac) and (arp or (icmp6 and ip6[40] == 136))", timeout=3)
+                sniffer.start(); time.sleep(0.3)
+                good_arp = Ether(dst="ff:ff:ff:ff:ff:ff", src=me)/ARP(op=1, hwsrc=me, psrc="\(lab.clientAddress)", pdst="\(Self.owned)")
+                ns = IPv6(src="\(lab.clientAddress6)", dst="ff02::1:ff00:10", hlim=255)/ICMPv6ND_NS(tgt="\(Self.owned6)")/ICMPv6NDOptSrcLLAddr(lladdr=me)
+                frames = [
+                    Raw(bytes(good_arp)[:30]),                                  # truncated ARP
+                    Ether(bytes(good_arp)[:12] + b"\\x08\\x06" + b"\\x00\\x06" + bytes(good_arp)[16:]),  # hardware type 6
+                    Ether(dst="ff:ff:ff:ff:ff:ff", src=me)/Dot1Q(vlan=7)/ARP(op=1, hwsrc=me, psrc="\(lab.clientAddress)", pdst="\(Self.owned)"),
+                    Ether(bytes(good_arp)[:19] + b"\\x10" + bytes(good_arp)[20:] + b"\\x00" * 24),  # protocol length 16
+                    good_arp/Raw(b"\\xff" * 1400),                             # long padding: legal, answered once
+                    Ether(dst="33:33:ff:00:00:10", src=me)/IPv6(src="\(lab.clientAddress6)", dst="ff02::1:ff00:10", hlim=64)/ICMPv6ND_NS(tgt="\(Self.owned6)"),
+                    Ether(dst="33:33:ff:00:00:10", src=me)/IPv6(bytes(ns)[:-8]),   # truncated option
+                    Ether(dst="33:33:ff:00:00:10", src=me)/IPv6(src="\(lab.clientAddress6)", dst="ff02::1:ff00:10", hlim=255)/ICMPv6ND_NS(tgt="\(Self.owned6)", cksum=0x1234),
+                    Ether(dst="33:33:ff:00:00:10", src=me)/IPv6(src="\(lab.clientAddress6)", dst="ff02::1:ff00:10", hlim=255)/ICMPv6ND_NS(tgt="\(Self.owned6)")/Raw(b"\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00"),
+                    Ether(dst="33:33:ff:00:00:10", src=me)/Dot1Q(vlan=7)/ns,
+                    Ether(dst="ff:ff:ff:ff:ff:ff", src=me, type=0x0806)/Raw(b"\\x00" * 2),
+                ]
+                for frame in frames:
+                    sendp(frame, iface=iface)
+                sniffer.join()
+                print("answers", len(sniffer.results), [r.summary() for r in sniffer.results])
+                """
+            let result = try await lab.run(in: lab.client, ["/usr/bin/python3", "-c", script])
+            // Only the well-formed request with long padding gets an answer.
+            #expect(result.output.contains("answers 1 "), "\(result)")
+            #expect(speaker.isRunning, "\(speaker.logText)")
+            #expect(try await arping(lab, Self.owned) == mac, "still answering after the hostile frames")
+            try await speaker.stop()
+        }
+    }
+
+    /// MetalLB's responders stay dead after a network restart; Herald's come back.
+    @Test func answeringResumesAfterLinkDownUpAndRecreation() async throws {
+        try await TwoHostLab.with(suffix: "relink") { lab in
+            let speaker = try startSpeaker(lab, schedule: "0")
+            let mac = try await lab.speakerMAC()
+            _ = try await answered(lab, by: mac)
+
+            try await lab.run(in: lab.speaker, ["ip", "link", "set", lab.speakerInterface, "down"])
+            #expect(try await arping(lab, Self.owned) == nil)
+            try await lab.run(in: lab.speaker, ["ip", "link", "set", lab.speakerInterface, "up"])
+            _ = try await answered(lab, by: mac)
+
+            try await lab.deleteLink()
+            try await lab.linkUp()
+            let newMAC = try await lab.speakerMAC()
+            #expect(newMAC != mac)
+            _ = try await answered(lab, by: newMAC)
+            #expect(try await ndisc6(lab, Self.owned6) == newMAC, "IPv6 too: groups joined again on the new interface")
+            #expect(speaker.logText.contains("responder re-armed"))
+            try await speaker.stop()
+        }
+    }
+}

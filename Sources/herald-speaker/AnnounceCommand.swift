@@ -18,8 +18,9 @@ struct AnnounceCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .customLong("interface"), help: "An interface to answer on (repeatable).")
-    var interfaces: [String]
+    @Option(name: .customLong("interface"),
+            help: "An interface to answer on (repeatable). Default: every interface that is up, not loopback, and has a MAC.")
+    var interfaces: [String] = []
 
     @Option(name: .customLong("ip"), help: "An IPv4 or IPv6 address to answer for (repeatable).")
     var ips: [String]
@@ -31,7 +32,6 @@ struct AnnounceCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func validate() throws {
-        guard !interfaces.isEmpty else { throw ValidationError("give at least one --interface") }
         guard !ips.isEmpty else { throw ValidationError("give at least one --ip") }
         for ip in ips {
             do { _ = try IPAddress(parsing: ip) } catch { throw ValidationError("--ip \(error)") }
@@ -51,8 +51,15 @@ struct AnnounceCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "herald-speaker")
         let schedule = AnnouncementSchedule(milliseconds: announceSchedule)!
+        var names = interfaces
+        if names.isEmpty {
+            do { names = try InterfaceDirectory.all().filter(\.isAnnounceable).map(\.name) } catch {
+                throw StartupError(description: "cannot list interfaces: \(error)")
+            }
+            guard !names.isEmpty else { throw StartupError(description: "no interface is up with a MAC address; name one with --interface") }
+        }
         var speakers: [InterfaceSpeaker] = []
-        for name in interfaces {
+        for name in names {
             do {
                 speakers.append(try InterfaceSpeaker(interfaceName: name, schedule: schedule, logger: logger,
                                                      metricsFactory: MetricsSystem.factory))
@@ -63,7 +70,7 @@ struct AnnounceCommand: AsyncParsableCommand {
         for speaker in speakers {
             for ip in ips { try speaker.announce(try IPAddress(parsing: ip)) }
         }
-        logger.notice("ready", metadata: ["interfaces": "\(interfaces)", "ips": "\(ips)"])
+        logger.notice("ready", metadata: ["interfaces": "\(names)", "ips": "\(ips)"])
         let group = ServiceGroup(configuration: .init(services: speakers.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

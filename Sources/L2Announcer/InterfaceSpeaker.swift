@@ -16,8 +16,17 @@ import Glibc
 /// created again (a network restart), the speaker waits for it, opens a new socket if it must, joins its
 /// multicast groups again and re-announces every address — MetalLB's responders stay dead after that.
 public final class InterfaceSpeaker: Service, Sendable {
+    /// Who answers Neighbour Solicitations.
+    public enum NDPMode: String, Hashable, Sendable, CaseIterable {
+        /// Herald's packet socket (the default: needs no sysctl, answers at once, sets Override).
+        case responder
+        /// The kernel, through neighbour proxy entries; see `ProxyNeighbours` for its limits.
+        case kernelProxy = "kernel-proxy"
+    }
+
     public let interfaceName: String
     public let schedule: AnnouncementSchedule
+    public let ndpMode: NDPMode
     let table = OwnershipTable()
     let metrics: L2Metrics
     let logger: Logger
@@ -34,16 +43,24 @@ public final class InterfaceSpeaker: Service, Sendable {
     }
 
     /// Opens the interface's socket now, so that a missing interface or privilege fails at start-up.
-    public init(interfaceName: String, schedule: AnnouncementSchedule = .standard, logger: Logger,
-                metricsFactory: any MetricsFactory) throws(SpeakerError) {
+    public init(interfaceName: String, schedule: AnnouncementSchedule = .standard, ndpMode: NDPMode = .responder,
+                logger: Logger, metricsFactory: any MetricsFactory) throws(SpeakerError) {
         self.interfaceName = interfaceName
         self.schedule = schedule
+        self.ndpMode = ndpMode
         var logger = logger
         logger[metadataKey: "interface"] = "\(interfaceName)"
         self.logger = logger
         metrics = L2Metrics(interface: interfaceName, factory: metricsFactory)
         armed = Mutex(try Self.arm(interfaceName))
         (gains, gained) = AsyncStream.makeStream(of: IPAddress.self)
+        if ndpMode == .kernelProxy {
+            let missing = ProxyNeighbours.missingSettings(interface: interfaceName)
+            if !missing.isEmpty {
+                logger.warning("kernel proxy NDP will miss or delay answers; set these sysctls",
+                               metadata: ["missing": "\(missing.joined(separator: " "))"])
+            }
+        }
     }
 
     static func arm(_ name: String) throws(SpeakerError) -> Armed {
@@ -67,9 +84,17 @@ public final class InterfaceSpeaker: Service, Sendable {
     public func announce(_ ip: IPAddress) throws(SpeakerError) {
         guard table.insert(ip) else { return }
         if case .v6(let address) = ip {
-            do { try armed.withLock { $0 }.membership.join(for: address) } catch {
+            let current = armed.withLock { $0 }
+            do { try current.membership.join(for: address) } catch {
                 table.remove(ip)
                 throw SpeakerError(error.description)
+            }
+            if ndpMode == .kernelProxy {
+                do { try ProxyNeighbours.add(address, interfaceIndex: current.interface.index) } catch {
+                    current.membership.leave(for: address)
+                    table.remove(ip)
+                    throw SpeakerError(error.description)
+                }
             }
         }
         logger.notice("announcing", metadata: ["ip": "\(ip)"])
@@ -79,7 +104,15 @@ public final class InterfaceSpeaker: Service, Sendable {
     /// Stops answering for `ip` at once.
     public func withdraw(_ ip: IPAddress) {
         guard table.remove(ip) else { return }
-        if case .v6(let address) = ip { armed.withLock { $0 }.membership.leave(for: address) }
+        if case .v6(let address) = ip {
+            let current = armed.withLock { $0 }
+            current.membership.leave(for: address)
+            if ndpMode == .kernelProxy {
+                do { try ProxyNeighbours.remove(address, interfaceIndex: current.interface.index) } catch {
+                    logger.warning("could not remove the proxy neighbour entry", metadata: ["ip": "\(ip)", "error": "\(error)"])
+                }
+            }
+        }
         logger.notice("withdrawn", metadata: ["ip": "\(ip)"])
     }
 
@@ -106,6 +139,7 @@ public final class InterfaceSpeaker: Service, Sendable {
             do { try await clock.sleep(until: start + offset) } catch { return }
             guard table.contains(ip) else { return }
             let current = armed.withLock { $0 }
+            current.membership.sync()
             for frame in current.policy.announcement(of: ip) {
                 do {
                     try current.socket.send(frame.bytes)
@@ -116,6 +150,11 @@ public final class InterfaceSpeaker: Service, Sendable {
                 }
             }
         }
+    }
+
+    /// Whether the packet socket answers for `ip`: not IPv6 addresses the kernel proxies.
+    private func answersHere(_ ip: IPAddress) -> Bool {
+        (ndpMode == .responder || ip.family == .v4) && table.contains(ip)
     }
 
     /// Runs on the reader thread: receive, decide, answer.
@@ -131,10 +170,13 @@ public final class InterfaceSpeaker: Service, Sendable {
                 rearm(after: current, reader: reader)
                 continue
             }
-            guard let reception else { continue }
+            guard let reception else {
+                current.membership.sync()  // idle: retry any group join the kernel refused (cheap when none)
+                continue
+            }
             let bytes = ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: buffer[..<min(reception.length, buffer.count)]))
             let verdict = policy.verdict(for: bytes, hadVLANTag: reception.hadVLANTag, notForUs: reception.notForUs,
-                                         owns: table.contains)
+                                         owns: answersHere)
             switch verdict {
             case .answer(let frame, let family):
                 metrics.requestsReceived[family]?.increment()
@@ -152,16 +194,20 @@ public final class InterfaceSpeaker: Service, Sendable {
         }
     }
 
-    /// After a receive error (the link went down, or the interface went away): polls every 200 ms until the
-    /// interface is up again, opens a new socket if it is a new interface (index or MAC changed), and
-    /// re-announces every address.
+    /// After a receive error (the link went down, or the interface went away): follows link events (libnl,
+    /// RTNLGRP_LINK) until the interface is up again, opens a new socket if it is a new interface (index or
+    /// MAC changed), and re-announces every address. Without an event socket it looks every 200 ms.
     private func rearm(after previous: Armed, reader: ReaderThread) {
+        let events = try? LinkEvents()
         while !reader.shouldStop {
-            usleep(200_000)
+            if let events { _ = events.wait(milliseconds: 200) } else { usleep(200_000) }
             guard let now = try? InterfaceDirectory.named(interfaceName), now.isUp else { continue }
             if now.index != previous.interface.index || now.mac != previous.interface.mac {
                 guard let fresh = try? Self.arm(interfaceName) else { continue }
-                for case .v6(let address) in table.all { try? fresh.membership.join(for: address) }
+                for case .v6(let address) in table.all {
+                    try? fresh.membership.join(for: address)  // may fail while IPv6 starts; sync() retries
+                    if ndpMode == .kernelProxy { try? ProxyNeighbours.add(address, interfaceIndex: now.index) }
+                }
                 armed.withLock { $0 = fresh }
                 logger.notice("interface re-created; responder re-armed", metadata: ["index": "\(now.index)", "mac": "\(now.mac.map(\.description) ?? "-")"])
             } else {

@@ -28,6 +28,9 @@ struct AnnounceCommand: AsyncParsableCommand {
     @Option(help: "When to announce a gained address, in milliseconds after gaining it.")
     var announceSchedule: String = AnnouncementSchedule.standard.description
 
+    @Option(help: "Who answers IPv6 Neighbour Solicitations: responder (Herald, the default) or kernel-proxy (neighbour proxy entries; needs net.ipv6.conf.all.forwarding=1 and proxy_ndp=1).")
+    var ndpMode: String = InterfaceSpeaker.NDPMode.responder.rawValue
+
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -38,6 +41,9 @@ struct AnnounceCommand: AsyncParsableCommand {
         }
         guard AnnouncementSchedule(milliseconds: announceSchedule) != nil else {
             throw ValidationError("--announce-schedule \"\(announceSchedule)\" is not a list of milliseconds such as 0,500,1000")
+        }
+        guard InterfaceSpeaker.NDPMode(rawValue: ndpMode) != nil else {
+            throw ValidationError("--ndp-mode \"\(ndpMode)\" is not one of \(InterfaceSpeaker.NDPMode.allCases.map(\.rawValue))")
         }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \"\(logLevel)\" is not a level") }
     }
@@ -61,7 +67,8 @@ struct AnnounceCommand: AsyncParsableCommand {
         var speakers: [InterfaceSpeaker] = []
         for name in names {
             do {
-                speakers.append(try InterfaceSpeaker(interfaceName: name, schedule: schedule, logger: logger,
+                speakers.append(try InterfaceSpeaker(interfaceName: name, schedule: schedule,
+                                                     ndpMode: InterfaceSpeaker.NDPMode(rawValue: ndpMode)!, logger: logger,
                                                      metricsFactory: MetricsSystem.factory))
             } catch {
                 throw StartupError(description: "cannot answer on \(name): \(error)")

@@ -92,10 +92,14 @@ let package = Package(
             dependencies: [
                 "L2Announcer", "HeraldWire", "HeraldCore", "HeraldTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
         // Helpers for tests only: network namespaces, processes, deadlines, skip traits.
-        .target(name: "HeraldTestSupport", swiftSettings: strict),
+        .target(name: "HeraldTestSupport", dependencies: ["CLinuxNet"], swiftSettings: strict),
     ]
 )

@@ -12,6 +12,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
 
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING 23
@@ -113,5 +116,14 @@ int CLinuxNet_join_ipv6_group(int fd, int ifindex, const uint8_t *group) {
 
 int CLinuxNet_leave_ipv6_group(int fd, int ifindex, const uint8_t *group) {
     return membership(fd, ifindex, group, IPV6_LEAVE_GROUP);
+}
+int CLinuxNet_enter_network_namespace(const char *path) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int result = setns(fd, CLONE_NEWNET);
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return result;
 }
 #endif

@@ -42,6 +42,9 @@ ssize_t CLinuxNet_send_frame(int fd, int ifindex, const void *frame, size_t leng
 int CLinuxNet_join_ipv6_group(int fd, int ifindex, const uint8_t *group);
 int CLinuxNet_leave_ipv6_group(int fd, int ifindex, const uint8_t *group);
 
+/// Moves the calling thread into the network namespace at `path` (e.g. /run/netns/NAME): setns(CLONE_NEWNET).
+int CLinuxNet_enter_network_namespace(const char *path);
+
 extern const int CLinuxNet_PACKET_HOST;
 extern const int CLinuxNet_PACKET_BROADCAST;
 extern const int CLinuxNet_PACKET_MULTICAST;

@@ -1,0 +1,46 @@
+import HeraldCore
+import HeraldTestSupport
+import L2Announcer
+import Logging
+import MetricsTestKit
+import ServiceLifecycle
+import ServiceLifecycleTestKit
+import Testing
+
+/// An `InterfaceSpeaker` run in-process with its socket opened inside a lab namespace, to check what it counts
+/// and how it shuts down.
+@Suite(.serialized, .needsRoot, .needsTools("ip", "arping"))
+struct SpeakerMetricsLabTests {
+    @Test func countsRequestsAnswersAnnouncementsAndDrops() async throws {
+        try await TwoHostLab.with(suffix: "metrics") { lab in
+            let metrics = TestMetrics()
+            let speaker = try inNetworkNamespace(lab.speaker) {
+                try InterfaceSpeaker(interfaceName: lab.speakerInterface, schedule: AnnouncementSchedule(offsets: [.zero]),
+                                     logger: Logger(label: "test"), metricsFactory: metrics)
+            }
+            try speaker.announce(.v4(IPv4Address(192, 0, 2, 10)))
+            let dimensions = [("interface", lab.speakerInterface), ("family", "IPv4")]
+            try await testGracefulShutdown { shutdown in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await speaker.run() }
+                    _ = try await waitFor("an ARP answer", limit: .seconds(5)) {
+                        let result = try await lab.run(in: lab.client, ["arping", "-c", "1", "-w", "1", "-I", lab.clientInterface, "192.0.2.10"], check: false)
+                        return (result.output.contains("reply from") ? true : nil, result.output)
+                    }
+                    _ = try await lab.run(in: lab.client, ["arping", "-c", "1", "-w", "1", "-I", lab.clientInterface, "192.0.2.11"], check: false)
+                    let answered = try await waitFor("the counters", limit: .seconds(3)) {
+                        let sent = metrics.counterTotal(label: "herald_layer2_responses_sent", dimensions: dimensions)
+                        let gratuitous = metrics.counterTotal(label: "herald_layer2_gratuitous_sent", dimensions: dimensions)
+                        let notOwned = metrics.counterTotal(label: "herald_layer2_dropped", dimensions: [("interface", lab.speakerInterface), ("reason", "notOwned")])
+                        let ready = sent >= 1 && gratuitous == 2 && notOwned >= 1
+                        return (ready ? sent : nil, "sent \(sent), gratuitous \(gratuitous), notOwned \(notOwned)")
+                    }
+                    #expect(metrics.counterTotal(label: "herald_layer2_requests_received", dimensions: dimensions) >= answered + 1)
+                    shutdown.triggerGracefulShutdown()
+                    try await group.waitForAll()
+                }
+            }
+            #expect(speaker.announced.isEmpty, "graceful shutdown withdraws every address")
+        }
+    }
+}

@@ -49,6 +49,8 @@ public struct ResponderPolicy: Sendable {
         if hadVLANTag || frame.vlanTag != nil { return .drop(.vlanTagged, family) }
         if notForUs { return .drop(.notForUs, family) }
         if frame.source == mac { return .drop(.fromSelf, family) }
+        // An answer goes back to a unicast source; a group or zero source address is forged or broken.
+        if frame.source.isMulticast || frame.source == .zero { return .drop(.malformed, family) }
         switch frame.etherType {
         case EthernetFrame.arp: return arpVerdict(frame, owns: owns)
         case EthernetFrame.ipv6: return ndpVerdict(frame, owns: owns)
@@ -62,6 +64,7 @@ public struct ResponderPolicy: Sendable {
         guard request.operation == .request else { return .drop(.notARequest, .v4) }
         guard !request.isGratuitous else { return .drop(.announcement, .v4) }
         guard request.senderMAC != mac else { return .drop(.fromSelf, .v4) }
+        guard !request.senderMAC.isMulticast, request.senderMAC != .zero else { return .drop(.malformed, .v4) }
         guard owns(.v4(request.targetIP)) else { return .drop(.notOwned, .v4) }
         // Unicast to the asker, from this interface's MAC (a probe from 0.0.0.0 learns of the holder too).
         return .answer(ARPPacket.reply(to: request, mac: mac).frame(to: request.senderMAC), .v4)
@@ -94,7 +97,8 @@ public struct ResponderPolicy: Sendable {
                 .frame(from: mac, to: IPv6Packet.multicastMAC(for: .allNodes)), .v6)
         }
         // A unicast NUD probe may omit its link-layer address: answer to the frame's Ethernet source.
-        let destinationMAC = solicitation.sourceLinkLayerAddress ?? frame.source
+        var destinationMAC = solicitation.sourceLinkLayerAddress ?? frame.source
+        if destinationMAC.isMulticast || destinationMAC == .zero { destinationMAC = frame.source }
         let advertisement = NeighborAdvertisement(solicited: true, override: true, target: target, options: options)
         return .answer(NDPMessage.advertisement(advertisement).packet(source: source, destination: packet.source)
             .frame(from: mac, to: destinationMAC), .v6)

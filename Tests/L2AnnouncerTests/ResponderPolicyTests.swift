@@ -61,6 +61,20 @@ import Testing
         #expect(Self.verdict(frame, tagged: tagged, notForUs: notForUs) == expected)
     }
 
+    @Test func forgedGroupSourcesAreNotAnswered() {
+        var broadcastSource = Self.arpRequest("192.0.2.10")
+        broadcastSource.source = .broadcast
+        #expect(Self.verdict(broadcastSource) == .drop(.malformed, .v4))
+        let zeroSender = ARPPacket.request(for: IPv4Address(192, 0, 2, 10), from: .zero, ip: IPv4Address(192, 0, 2, 1)).frame(to: .broadcast)
+        var fromAsker = zeroSender
+        fromAsker.source = Self.asker
+        #expect(Self.verdict(fromAsker) == .drop(.malformed, .v4))
+        // A solicitation naming a group MAC as its link-layer address is answered to the frame's real source.
+        let odd = Self.solicitation("2001:db8::10", options: [.sourceLinkLayerAddress(.broadcast)])
+        guard case .answer(let frame, .v6) = Self.verdict(odd) else { Issue.record("no answer"); return }
+        #expect(frame.destination == Self.asker)
+    }
+
     @Test func inBandVLANTagIsDropped() {
         var frame = Self.arpRequest("192.0.2.10")
         frame.vlanTag = 100

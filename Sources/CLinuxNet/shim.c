@@ -86,7 +86,8 @@ ssize_t CLinuxNet_receive_frame(int fd, void *buffer, size_t length, int *packet
             && header->cmsg_len >= CMSG_LEN(sizeof(struct tpacket_auxdata))) {
             struct tpacket_auxdata aux;
             memcpy(&aux, CMSG_DATA(header), sizeof(aux));
-            if ((aux.tp_status & TP_STATUS_VLAN_VALID) || aux.tp_vlan_tci != 0) *vlan_tagged = 1;
+            // A priority tag (VLAN id 0, 802.1p only) belongs to the untagged interface; only a real VLAN id counts.
+            if ((aux.tp_status & TP_STATUS_VLAN_VALID) && (aux.tp_vlan_tci & 0x0fff) != 0) *vlan_tagged = 1;
         }
     }
     return received;
@@ -99,6 +100,8 @@ ssize_t CLinuxNet_send_frame(int fd, int ifindex, const void *frame, size_t leng
     to.sll_ifindex = ifindex;
     to.sll_halen = ETH_ALEN;
     if (length >= ETH_ALEN) memcpy(to.sll_addr, frame, ETH_ALEN);
+    // The EtherType, so skb->protocol is right for taps, tc and bonding on kernels that do not read it from the frame.
+    if (length >= 14) memcpy(&to.sll_protocol, (const uint8_t *)frame + 12, 2);
     return sendto(fd, frame, length, 0, (struct sockaddr *)&to, sizeof(to));
 }
 

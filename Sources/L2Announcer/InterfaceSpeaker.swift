@@ -35,7 +35,7 @@ public final class InterfaceSpeaker: Service, Sendable {
     private let gained: AsyncStream<IPAddress>.Continuation
 
     /// The socket and what was learnt of the interface when it was opened.
-    struct Armed: @unchecked Sendable {
+    struct Armed: Sendable {
         let interface: NetworkInterface
         let socket: PacketSocket
         let membership: MulticastMembership
@@ -80,19 +80,23 @@ public final class InterfaceSpeaker: Service, Sendable {
     /// The interface as it was when the socket was (last) opened.
     public var interface: NetworkInterface { armed.withLock { $0.interface } }
 
+    /// The announced IPv6 addresses, whose solicited-node groups must be joined.
+    private var ipv6Addresses: [IPv6Address] { table.all.compactMap { if case .v6(let address) = $0 { address } else { nil } } }
+
     /// Starts answering for `ip` at once and schedules its announcements.
     public func announce(_ ip: IPAddress) throws(SpeakerError) {
         guard table.insert(ip) else { return }
         if case .v6(let address) = ip {
             let current = armed.withLock { $0 }
-            do { try current.membership.join(for: address) } catch {
+            if let refused = current.membership.reconcile(with: ipv6Addresses)[address.solicitedNodeMulticast] {
                 table.remove(ip)
-                throw SpeakerError(error.description)
+                current.membership.reconcile(with: ipv6Addresses)
+                throw SpeakerError(refused.description)
             }
             if ndpMode == .kernelProxy {
                 do { try ProxyNeighbours.add(address, interfaceIndex: current.interface.index) } catch {
-                    current.membership.leave(for: address)
                     table.remove(ip)
+                    current.membership.reconcile(with: ipv6Addresses)
                     throw SpeakerError(error.description)
                 }
             }
@@ -106,7 +110,7 @@ public final class InterfaceSpeaker: Service, Sendable {
         guard table.remove(ip) else { return }
         if case .v6(let address) = ip {
             let current = armed.withLock { $0 }
-            current.membership.leave(for: address)
+            current.membership.reconcile(with: ipv6Addresses)
             if ndpMode == .kernelProxy {
                 do { try ProxyNeighbours.remove(address, interfaceIndex: current.interface.index) } catch {
                     logger.warning("could not remove the proxy neighbour entry", metadata: ["ip": "\(ip)", "error": "\(error)"])
@@ -114,6 +118,21 @@ public final class InterfaceSpeaker: Service, Sendable {
             }
         }
         logger.notice("withdrawn", metadata: ["ip": "\(ip)"])
+    }
+
+    /// Brings the interface's kernel state in line with the table: multicast groups, and proxy entries in
+    /// kernel-proxy mode (the kernel drops those when the link goes down). Safe to repeat.
+    private func restoreKernelState(_ current: Armed) {
+        let refused = current.membership.reconcile(with: ipv6Addresses)
+        if !refused.isEmpty {
+            logger.debug("multicast joins refused for now; retrying", metadata: ["groups": "\(refused.keys.map(\.description))"])
+        }
+        guard ndpMode == .kernelProxy else { return }
+        for address in ipv6Addresses {
+            do { try ProxyNeighbours.add(address, interfaceIndex: current.interface.index) } catch {
+                logger.warning("could not restore the proxy neighbour entry", metadata: ["ip": "\(address)", "error": "\(error)"])
+            }
+        }
     }
 
     public var announced: Set<IPAddress> { table.all }
@@ -139,7 +158,7 @@ public final class InterfaceSpeaker: Service, Sendable {
             do { try await clock.sleep(until: start + offset) } catch { return }
             guard table.contains(ip) else { return }
             let current = armed.withLock { $0 }
-            current.membership.sync()
+            current.membership.reconcile(with: ipv6Addresses)
             for frame in current.policy.announcement(of: ip) {
                 do {
                     try current.socket.send(frame.bytes)
@@ -171,7 +190,7 @@ public final class InterfaceSpeaker: Service, Sendable {
                 continue
             }
             guard let reception else {
-                current.membership.sync()  // idle: retry any group join the kernel refused (cheap when none)
+                current.membership.reconcile(with: ipv6Addresses)  // idle: retry any join the kernel refused
                 continue
             }
             let bytes = ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: buffer[..<min(reception.length, buffer.count)]))
@@ -201,18 +220,17 @@ public final class InterfaceSpeaker: Service, Sendable {
         let events = try? LinkEvents()
         while !reader.shouldStop {
             if let events { _ = events.wait(milliseconds: 200) } else { usleep(200_000) }
-            guard let now = try? InterfaceDirectory.named(interfaceName), now.isUp else { continue }
+            // Up and with carrier: frames sent before the carrier comes back are silently dropped.
+            guard let now = try? InterfaceDirectory.named(interfaceName), now.isUp, now.hasCarrier else { continue }
             if now.index != previous.interface.index || now.mac != previous.interface.mac {
                 guard let fresh = try? Self.arm(interfaceName) else { continue }
-                for case .v6(let address) in table.all {
-                    try? fresh.membership.join(for: address)  // may fail while IPv6 starts; sync() retries
-                    if ndpMode == .kernelProxy { try? ProxyNeighbours.add(address, interfaceIndex: now.index) }
-                }
                 armed.withLock { $0 = fresh }
                 logger.notice("interface re-created; responder re-armed", metadata: ["index": "\(now.index)", "mac": "\(now.mac.map(\.description) ?? "-")"])
             } else {
                 logger.notice("interface up again; responder resumed")
             }
+            // After the swap, so an announce() racing with it lands on the new state; then again from the table.
+            restoreKernelState(armed.withLock { $0 })
             for ip in table.all { gained.yield(ip) }
             return
         }

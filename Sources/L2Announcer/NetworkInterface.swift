@@ -11,6 +11,8 @@ public struct NetworkInterface: Hashable, Sendable {
     /// The link-layer address; `nil` for links without one (loopback has all zeros, tunnels none).
     public var mac: MACAddress?
     public var isUp: Bool
+    /// The link has carrier (IFF_RUNNING): frames sent now reach the wire.
+    public var hasCarrier: Bool
     public var isLoopback: Bool
     public var addresses: [IPAddress]
 
@@ -66,7 +68,8 @@ public enum InterfaceDirectory {
             }
             interfaces.append(NetworkInterface(
                 name: String(cString: rtnl_link_get_name(link)), index: index, mac: mac,
-                isUp: flags & UInt32(IFF_UP) != 0, isLoopback: flags & UInt32(IFF_LOOPBACK) != 0,
+                isUp: flags & UInt32(IFF_UP) != 0, hasCarrier: flags & UInt32(IFF_RUNNING) != 0,
+                isLoopback: flags & UInt32(IFF_LOOPBACK) != 0,
                 addresses: (addresses[index] ?? []).sorted()))
             object = nl_cache_get_next(current)
         }

@@ -22,8 +22,8 @@ public final class PacketSocket: Sendable {
     public init(interfaceName: String, interfaceIndex: Int32, filter: BPFFilter) throws(SocketError) {
         self.interfaceName = interfaceName
         self.interfaceIndex = interfaceIndex
-        let all: UInt16 = 0x0003  // ETH_P_ALL: the filter chooses
-        let fd = CLinuxNet_packet_socket(all)
+        let all: UInt16 = 0x0003  // ETH_P_ALL at bind: the filter chooses
+        let fd = CLinuxNet_packet_socket(0)  // protocol 0: nothing queues before the filter and the bind
         guard fd >= 0 else { throw SocketError("socket(AF_PACKET)", interface: interfaceName, errno: errno) }
         do throws(SocketError) {
             try Self.check(filter.instructions.withUnsafeBufferPointer {
@@ -44,17 +44,21 @@ public final class PacketSocket: Sendable {
     deinit { close(descriptor) }
 
     private static func check(_ result: Int32, _ call: String, _ interface: String) throws(SocketError) {
-        guard result == 0 else { throw SocketError(call, interface: interface, errno: errno) }
+        let error = errno  // before anything else can touch it
+        guard result == 0 else { throw SocketError(call, interface: interface, errno: error) }
     }
 
     /// Waits up to 100 ms for a frame; `nil` when none came, so a reader can check whether to stop.
     public func receive(into buffer: UnsafeMutableRawBufferPointer) throws(SocketError) -> Reception? {
         var packetType: Int32 = 0, index: Int32 = 0, tagged: Int32 = 0
         let received = CLinuxNet_receive_frame(descriptor, buffer.baseAddress, buffer.count, &packetType, &index, &tagged)
+        let error = errno
         guard received >= 0 else {
-            if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return nil }
-            throw SocketError("recvmsg(AF_PACKET)", interface: interfaceName, errno: errno)
+            if error == EAGAIN || error == EWOULDBLOCK || error == EINTR { return nil }
+            throw SocketError("recvmsg(AF_PACKET)", interface: interfaceName, errno: error)
         }
+        // Bound to one interface, but a frame queued before the bind could come from another: never answer it here.
+        guard index == interfaceIndex else { return Reception(length: received, notForUs: true, hadVLANTag: false) }
         let notForUs = packetType == CLinuxNet_PACKET_OTHERHOST || packetType == CLinuxNet_PACKET_OUTGOING
         return Reception(length: received, notForUs: notForUs, hadVLANTag: tagged != 0)
     }
@@ -62,6 +66,10 @@ public final class PacketSocket: Sendable {
     /// Sends a whole Ethernet frame.
     public func send(_ frame: [UInt8]) throws(SocketError) {
         let sent = frame.withUnsafeBytes { CLinuxNet_send_frame(descriptor, interfaceIndex, $0.baseAddress, $0.count) }
-        guard sent == frame.count else { throw SocketError("sendto(AF_PACKET)", interface: interfaceName, errno: errno) }
+        let error = errno
+        guard sent >= 0 else { throw SocketError("sendto(AF_PACKET)", interface: interfaceName, errno: error) }
+        guard sent == frame.count else {
+            throw SocketError("sendto(AF_PACKET) sent \(sent) of \(frame.count) bytes", interface: interfaceName, errno: EMSGSIZE)
+        }
     }
 }

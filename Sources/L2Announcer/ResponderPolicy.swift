@@ -83,6 +83,7 @@ public struct ResponderPolicy: Sendable {
         let isDAD = packet.source == .unspecified
         let toGroup = packet.destination == target.solicitedNodeMulticast
         guard toGroup || (packet.destination == target && !isDAD) else { return .drop(.badDestination, .v6) }
+        guard !packet.source.isMulticast else { return .drop(.badDestination, .v6) }
         if isDAD && solicitation.sourceLinkLayerAddress != nil { return .drop(.badDestination, .v6) }
         guard owns(.v6(target)) else { return .drop(.notOwned, .v6) }
 

@@ -74,8 +74,14 @@ struct AnnounceCommand: AsyncParsableCommand {
                 throw StartupError(description: "cannot answer on \(name): \(error)")
             }
         }
-        for speaker in speakers {
-            for ip in ips { try speaker.announce(try IPAddress(parsing: ip)) }
+        do {
+            for speaker in speakers {
+                for ip in ips { try speaker.announce(try IPAddress(parsing: ip)) }
+            }
+        } catch {
+            // Leave nothing behind (multicast groups, proxy entries) when one address cannot be announced.
+            for speaker in speakers { for ip in speaker.announced { speaker.withdraw(ip) } }
+            throw StartupError(description: "\(error)")
         }
         logger.notice("ready", metadata: ["interfaces": "\(names)", "ips": "\(ips)"])
         let group = ServiceGroup(configuration: .init(services: speakers.map { .init(service: $0) },

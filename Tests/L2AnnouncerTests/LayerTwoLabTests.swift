@@ -53,7 +53,11 @@ struct LayerTwoLabTests {
             let speaker = try startSpeaker(lab)
             let mac = try await lab.speakerMAC()
             _ = try await answered(lab, by: mac)
-            #expect(try await ndisc6(lab, Self.owned6) == mac)
+            // A fresh veth may refuse to send IPv6 for a moment ("Network is unreachable"): wait for the first answer.
+            _ = try await waitFor("an NDP answer from \(mac)", limit: .seconds(5)) {
+                let got = try await ndisc6(lab, Self.owned6)
+                return (got == mac ? got : nil, got ?? "no answer")
+            }
             #expect(try await ndisc6(lab, "2001:db8::11") == nil)
             // ping resolves through the kernel's own NDP; the address has no host behind it, so only the entry counts.
             _ = try await lab.run(in: lab.client, ["ping", "-6", "-c", "1", "-W", "1", Self.owned6], check: false)

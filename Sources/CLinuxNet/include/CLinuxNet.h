@@ -11,6 +11,8 @@
 #include <linux/filter.h>
 
 /// socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(protocol)); protocol is an EtherType, 0x0003 for all.
+/// Pass 0 to receive nothing until bind: frames of every interface would otherwise queue before the filter
+/// and the bind are in place.
 int CLinuxNet_packet_socket(uint16_t protocol);
 
 /// Attaches a classic BPF program. Call before bind: the socket then never queues a frame the filter refuses.

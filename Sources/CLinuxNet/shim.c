@@ -129,4 +129,11 @@ int CLinuxNet_enter_network_namespace(const char *path) {
     errno = saved;
     return result;
 }
+int CLinuxNet_current_network_namespace(void) {
+    return open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+}
+
+int CLinuxNet_enter_network_namespace_fd(int fd) {
+    return setns(fd, CLONE_NEWNET);
+}
 #endif

@@ -1,4 +1,5 @@
 public import HeraldCore
+import CLinuxNet
 import HeraldWire
 public import Logging
 public import CoreMetrics
@@ -33,6 +34,9 @@ public final class InterfaceSpeaker: Service, Sendable {
     private let armed: Mutex<Armed>
     private let gains: AsyncStream<IPAddress>
     private let gained: AsyncStream<IPAddress>.Continuation
+    /// The network namespace the speaker was made in: its reader thread works there, whichever thread
+    /// starts it (libnl look-ups and link events are per namespace).
+    private let namespace: Int32
 
     /// The socket and what was learnt of the interface when it was opened.
     struct Armed: Sendable {
@@ -54,6 +58,7 @@ public final class InterfaceSpeaker: Service, Sendable {
         metrics = L2Metrics(interface: interfaceName, factory: metricsFactory)
         armed = Mutex(try Self.arm(interfaceName))
         (gains, gained) = AsyncStream.makeStream(of: IPAddress.self)
+        namespace = CLinuxNet_current_network_namespace()
         if ndpMode == .kernelProxy {
             let missing = ProxyNeighbours.missingSettings(interface: interfaceName)
             if !missing.isEmpty {
@@ -76,6 +81,8 @@ public final class InterfaceSpeaker: Service, Sendable {
             throw SpeakerError(error.description)
         }
     }
+
+    deinit { if namespace >= 0 { close(namespace) } }
 
     /// The interface as it was when the socket was (last) opened.
     public var interface: NetworkInterface { armed.withLock { $0.interface } }
@@ -178,19 +185,34 @@ public final class InterfaceSpeaker: Service, Sendable {
 
     /// Runs on the reader thread: receive, decide, answer.
     private func receiveLoop(_ reader: ReaderThread) {
+        if namespace >= 0 && CLinuxNet_enter_network_namespace_fd(namespace) != 0 {
+            logger.error("cannot enter the speaker's network namespace", metadata: ["errno": "\(errno)"])
+        }
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: EthernetFrame.maximumLength + 1, alignment: 8)
         defer { buffer.deallocate() }
+        // Link events while the link stays up: a MAC changed in place, or the carrier lost and regained.
+        let events = try? LinkEvents()
+        var carrierChanges = armed.withLock { $0 }.interface.carrierChanges
+        var framesSinceCheck = 0
         while !reader.shouldStop {
+            // Off the answer path: when idle (at most every 100 ms) or every 64 frames on a busy link.
+            if let events, framesSinceCheck >= 64 {
+                framesSinceCheck = 0
+                if events.wait(milliseconds: 0) { carrierChanges = followLinkChange(carrierChanges: carrierChanges) }
+            }
+            framesSinceCheck += 1
             let current = armed.withLock { $0 }
             let policy = current.policy
             let reception: PacketSocket.Reception?
             do { reception = try current.socket.receive(into: buffer) } catch {
                 logger.warning("receive failed; waiting for the interface", metadata: ["error": "\(error)"])
                 rearm(after: current, reader: reader)
+                carrierChanges = armed.withLock { $0 }.interface.carrierChanges
                 continue
             }
             guard let reception else {
                 current.membership.reconcile(with: ipv6Addresses)  // idle: retry any join the kernel refused
+                framesSinceCheck = 64
                 continue
             }
             let bytes = ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: buffer[..<min(reception.length, buffer.count)]))
@@ -211,6 +233,25 @@ public final class InterfaceSpeaker: Service, Sendable {
                 metrics.dropped[reason]?.increment()
             }
         }
+    }
+
+    /// A link event while the socket works: re-arms on a new MAC or index, re-announces when the carrier has
+    /// come back (the carrier-change counter moved and the link has carrier now). Returns the counter seen.
+    private func followLinkChange(carrierChanges seen: UInt32) -> UInt32 {
+        let current = armed.withLock { $0 }
+        guard let now = try? InterfaceDirectory.named(interfaceName), now.isUp, now.hasCarrier else { return seen }
+        if now.index != current.interface.index || now.mac != current.interface.mac {
+            guard let fresh = try? Self.arm(interfaceName) else { return seen }
+            armed.withLock { $0 = fresh }
+            logger.notice("interface address changed; responder re-armed", metadata: ["mac": "\(now.mac.map(\.description) ?? "-")"])
+            restoreKernelState(fresh)
+            for ip in table.all { gained.yield(ip) }
+        } else if now.carrierChanges != seen {
+            logger.notice("carrier back; re-announcing")
+            restoreKernelState(current)
+            for ip in table.all { gained.yield(ip) }
+        }
+        return now.carrierChanges
     }
 
     /// After a receive error (the link went down, or the interface went away): follows link events (libnl,

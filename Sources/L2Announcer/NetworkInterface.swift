@@ -13,6 +13,9 @@ public struct NetworkInterface: Hashable, Sendable {
     public var isUp: Bool
     /// The link has carrier (IFF_RUNNING): frames sent now reach the wire.
     public var hasCarrier: Bool
+    /// How often the carrier went away or came back since the interface was made (IFLA_CARRIER_CHANGES):
+    /// a change tells of a flap even when both edges arrived between two looks.
+    public var carrierChanges: UInt32
     public var isLoopback: Bool
     public var addresses: [IPAddress]
 
@@ -66,9 +69,11 @@ public enum InterfaceDirectory {
                let bytes = nl_addr_get_binary_addr(address) {
                 mac = MACAddress(bytes: UnsafeRawBufferPointer(start: bytes, count: 6))
             }
+            var carrierChanges: UInt32 = 0
+            _ = rtnl_link_get_carrier_changes(link, &carrierChanges)
             interfaces.append(NetworkInterface(
                 name: String(cString: rtnl_link_get_name(link)), index: index, mac: mac,
-                isUp: flags & UInt32(IFF_UP) != 0, hasCarrier: flags & UInt32(IFF_RUNNING) != 0,
+                isUp: flags & UInt32(IFF_UP) != 0, hasCarrier: flags & UInt32(IFF_RUNNING) != 0, carrierChanges: carrierChanges,
                 isLoopback: flags & UInt32(IFF_LOOPBACK) != 0,
                 addresses: (addresses[index] ?? []).sorted()))
             object = nl_cache_get_next(current)

@@ -223,4 +223,32 @@ struct LayerTwoLabTests {
             #expect(!after.contains(Self.owned6), "entry removed on SIGTERM: \(after)")
         }
     }
+
+    /// Changes that keep the interface up: a MAC changed in place, and the carrier lost and regained.
+    @Test func followsMACChangesAndCarrierWhileTheLinkStaysUp() async throws {
+        try await TwoHostLab.with(suffix: "carrier") { lab in
+            let speaker = try startSpeaker(lab, schedule: "0,1000")
+            _ = try await answered(lab, by: try await lab.speakerMAC())
+
+            let newMAC = "02:00:5e:00:53:01"
+            try await lab.run(in: lab.speaker, ["ip", "link", "set", lab.speakerInterface, "address", newMAC])
+            _ = try await answered(lab, by: newMAC)
+            #expect(speaker.logText.contains("interface address changed; responder re-armed"))
+
+            // The client's side going down takes the speaker's carrier away without its link going down.
+            try await lab.run(in: lab.client, ["ip", "link", "set", lab.clientInterface, "down"])
+            try await lab.run(in: lab.client, ["ip", "link", "set", lab.clientInterface, "up"])
+            _ = try await waitFor("the speaker to re-announce after the carrier came back", limit: .seconds(5)) {
+                (speaker.logText.contains("carrier back; re-announcing") ? true : nil, speaker.logText)
+            }
+            let capture = try BackgroundProcess(["ip", "netns", "exec", lab.client, "tcpdump", "-n", "-e", "-l", "-i",
+                                                 lab.clientInterface, "arp"])
+            _ = try await waitFor("the repeated gratuitous ARP after the carrier came back", limit: .seconds(5)) {
+                let text = capture.logText
+                return (text.contains("Request who-has \(Self.owned) tell \(Self.owned)") ? true : nil, text)
+            }
+            try await capture.stop()
+            try await speaker.stop()
+        }
+    }
 }

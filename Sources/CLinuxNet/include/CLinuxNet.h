@@ -47,6 +47,12 @@ int CLinuxNet_leave_ipv6_group(int fd, int ifindex, const uint8_t *group);
 /// Moves the calling thread into the network namespace at `path` (e.g. /run/netns/NAME): setns(CLONE_NEWNET).
 int CLinuxNet_enter_network_namespace(const char *path);
 
+/// An O_CLOEXEC descriptor of the calling thread's network namespace, to enter later from another thread.
+int CLinuxNet_current_network_namespace(void);
+
+/// setns(fd, CLONE_NEWNET) for a descriptor from CLinuxNet_current_network_namespace.
+int CLinuxNet_enter_network_namespace_fd(int fd);
+
 extern const int CLinuxNet_PACKET_HOST;
 extern const int CLinuxNet_PACKET_BROADCAST;
 extern const int CLinuxNet_PACKET_MULTICAST;

@@ -146,7 +146,9 @@ public final class InterfaceSpeaker: Service, Sendable {
 
     public func run() async throws {
         let reader = ReaderThread()
-        reader.start { [self] in receiveLoop(reader) }
+        if let error = reader.start({ [self] in receiveLoop(reader) }) {
+            throw SpeakerError("cannot start the receive thread for \(interfaceName): \(SocketError("pthread_create", errno: error))")
+        }
         await withDiscardingTaskGroup { group in
             for await ip in gains.cancelOnGracefulShutdown() {
                 group.addTask { await self.sendAnnouncements(of: ip) }

@@ -17,8 +17,9 @@ final class ReaderThread: Sendable {
 
     var shouldStop: Bool { stopping.withLock { $0 } }
 
-    /// Starts `body` on a new thread; `body` should return soon after `shouldStop` turns true.
-    func start(_ body: @escaping @Sendable () -> Void) {
+    /// Starts `body` on a new thread; `body` should return soon after `shouldStop` turns true. Returns the
+    /// error number when no thread could be made (a thread limit reached).
+    func start(_ body: @escaping @Sendable () -> Void) -> Int32? {
         let task = Unmanaged.passRetained(Job(body: body, done: finish)).toOpaque()
         var thread = pthread_t()
         let result = pthread_create(&thread, nil, { argument in
@@ -27,8 +28,13 @@ final class ReaderThread: Sendable {
             job.done.finish()
             return nil
         }, task)
-        precondition(result == 0, "pthread_create failed: \(result)")
+        guard result == 0 else {
+            Unmanaged<Job>.fromOpaque(task).release()
+            finish.finish()
+            return result
+        }
         pthread_detach(thread)
+        return nil
     }
 
     /// Asks the loop to stop and waits until it has.

@@ -41,6 +41,8 @@ let package = Package(
             dependencies: ["HeraldCore", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
+        // SWIM + Lifeguard membership as a pure state machine (time and randomness are parameters).
+        .target(name: "Gossip", swiftSettings: strict),
         // C shims: packet sockets and socket filters (CLinuxNet), libpcap (CPcap), libnl-route-3 (CNetlink).
         .target(name: "CLinuxNet", cSettings: [.define("_GNU_SOURCE")]),
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
@@ -101,5 +103,6 @@ let package = Package(
         ),
         // Helpers for tests only: network namespaces, processes, deadlines, skip traits.
         .target(name: "HeraldTestSupport", dependencies: ["CLinuxNet"], swiftSettings: strict),
+        .testTarget(name: "GossipTests", dependencies: ["Gossip"], swiftSettings: strict),
     ]
 )

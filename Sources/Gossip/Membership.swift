@@ -1,0 +1,285 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// SWIM membership with Lifeguard's refinements, as a pure state machine: it is fed messages and the time, and
+/// answers with actions (messages to send, membership changes). No socket, no clock: the transport and the
+/// deterministic simulator drive the same type.
+///
+/// - Probing: every `probeInterval` (scaled by local health), ping the next member of a shuffled round-robin
+///   order; without an ack after `probeTimeout`, ask `indirectProbes` others to ping it; without any ack by the
+///   end of the interval, suspect it.
+/// - Suspicion: a suspect is declared dead when its suspicion times out; the timeout starts at
+///   `suspicionMaxTimeoutMultiplier` times the minimum and shrinks towards the minimum with each independent
+///   confirmation (Lifeguard). A suspected member refutes by raising its incarnation.
+/// - Local health (Lifeguard): a member that misses acks or is suspected slows its own probing, so a slow node
+///   does not accuse healthy ones.
+/// - Dissemination: updates ride on pings and acks, `retransmitMultiplier × ceil(log10(n + 1))` times each; a
+///   ping to a suspect carries the suspicion first, so the suspect learns of it at once (the buddy system).
+public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
+    public enum Action: Hashable, Sendable {
+        case send(GossipMessage, to: String)
+        case changed(Member)
+    }
+
+    public private(set) var me: Member
+    public let configuration: GossipConfiguration
+    var random: Random
+    var others: [String: Member] = [:]
+    var probeOrder: [String] = []
+    var nextProbeAt: Duration
+    var nextPushPullAt: Duration
+    var sequence: UInt32 = 0
+    var probe: PendingProbe?
+    var relays: [UInt32: Relay] = [:]
+    var suspicions: [String: Suspicion] = [:]
+    var broadcasts = BroadcastQueue()
+    /// Lifeguard's local health multiplier score, 0 (healthy) up to `awarenessMaxMultiplier - 1`.
+    public private(set) var awareness = 0
+
+    struct PendingProbe: Sendable {
+        let target: String
+        let sequence: UInt32
+        let sentAt: Duration
+        var indirectSent = false
+        var expectedNacks = 0
+        var nacks = 0
+    }
+
+    struct Relay: Sendable {
+        let requesterAddress: String
+        let sequence: UInt32
+        let deadline: Duration
+    }
+
+    struct Suspicion: Sendable {
+        let start: Duration
+        let incarnation: UInt64
+        var confirmations: Set<String>
+    }
+
+    public init(me: Member, configuration: GossipConfiguration, random: Random, now: Duration) {
+        self.me = me
+        self.me.status = .alive
+        self.configuration = configuration
+        self.random = random
+        nextProbeAt = now
+        nextPushPullAt = now + configuration.pushPullInterval
+    }
+
+    // MARK: Queries
+
+    /// Every member this node knows of, itself included, by name.
+    public var members: [Member] { ([me] + others.values).sorted { $0.name < $1.name } }
+
+    /// Alive and suspect members, itself included: the candidates for owning an IP.
+    public var liveMembers: [Member] { members.filter(\.isLive) }
+
+    public func member(named name: String) -> Member? { name == me.name ? me : others[name] }
+
+    var liveCount: Int { others.values.filter(\.isLive).count + 1 }
+
+    private var multiplier: Int64 { Int64(awareness + 1) }
+
+    // MARK: Joining and leaving
+
+    /// Sends this node's state to the seeds, which answer with theirs.
+    public mutating func join(seeds: [String]) -> [Action] {
+        seeds.filter { $0 != me.address }.map { .send(.state(members: members, reply: true), to: $0) }
+    }
+
+    /// Leaves on purpose: every live member is told at once and drops this node without suspicion.
+    public mutating func leave() -> [Action] {
+        me.incarnation += 1
+        me.status = .left
+        return others.values.filter(\.isLive).sorted { $0.name < $1.name }
+            .map { .send(.state(members: [me], reply: false), to: $0.address) }
+    }
+
+    // MARK: Receiving
+
+    public mutating func receive(_ envelope: Envelope, now: Duration) -> [Action] {
+        guard me.status != .left else { return [] }
+        var actions: [Action] = []
+        for update in envelope.message.updates { apply(update, from: envelope.from, now: now, into: &actions) }
+        switch envelope.message {
+        case .ping(let sequence, let target, _):
+            guard target == me.name else { break }
+            actions.append(.send(.ack(sequence: sequence, updates: piggyback()), to: envelope.fromAddress))
+        case .pingRequest(let sequence, let target, let targetAddress, _):
+            let relaySequence = nextSequence()
+            relays[relaySequence] = Relay(requesterAddress: envelope.fromAddress, sequence: sequence,
+                                          deadline: now + configuration.probeTimeout * multiplier)
+            actions.append(.send(.ping(sequence: relaySequence, target: target, updates: piggyback(first: target)), to: targetAddress))
+        case .ack(let sequence, _):
+            if probe?.sequence == sequence {
+                probe = nil
+                awareness = max(0, awareness - 1)
+            } else if let relay = relays.removeValue(forKey: sequence) {
+                actions.append(.send(.ack(sequence: relay.sequence, updates: piggyback()), to: relay.requesterAddress))
+            }
+        case .nack(let sequence, _):
+            if probe?.sequence == sequence { probe?.nacks += 1 }
+        case .state(let members, let reply):
+            for member in members { apply(MemberUpdate(member), from: envelope.from, now: now, into: &actions) }
+            if reply { actions.append(.send(.state(members: self.members, reply: false), to: envelope.fromAddress)) }
+        }
+        return actions
+    }
+
+    // MARK: Time
+
+    /// Advances the protocol to `now`: probe timeouts, indirect probes, suspicions, the next probe. Call it at
+    /// least every few milliseconds; extra calls are harmless.
+    public mutating func tick(now: Duration) -> [Action] {
+        guard me.status != .left else { return [] }
+        var actions: [Action] = []
+        for (sequence, relay) in relays.sorted(by: { $0.key < $1.key }) where now >= relay.deadline {
+            relays[sequence] = nil
+            actions.append(.send(.nack(sequence: relay.sequence, updates: piggyback()), to: relay.requesterAddress))
+        }
+        if var pending = probe {
+            if !pending.indirectSent && now >= pending.sentAt + configuration.probeTimeout * multiplier,
+               let target = others[pending.target] {
+                let helpers = pick(configuration.indirectProbes) { $0.isLive && $0.name != pending.target }
+                for helper in helpers {
+                    actions.append(.send(.pingRequest(sequence: pending.sequence, target: target.name, targetAddress: target.address,
+                                                      updates: piggyback()), to: helper.address))
+                }
+                pending.indirectSent = true
+                pending.expectedNacks = helpers.count
+                probe = pending
+            }
+            if now >= pending.sentAt + configuration.probeInterval * multiplier {
+                probe = nil
+                // Lifeguard: if the helpers did not even nack, the fault may be ours; slow down.
+                if pending.nacks < pending.expectedNacks || pending.expectedNacks == 0 { raiseAwareness() }
+                if let target = others[pending.target], target.isLive {
+                    var suspect = target
+                    suspect.status = .suspect
+                    apply(MemberUpdate(suspect, accuser: me.name), from: me.name, now: now, into: &actions)
+                    // An independent suspicion of an already-suspect member: spread it, so that every member
+                    // counts it as a confirmation (Lifeguard), not only this one.
+                    if target.status == .suspect { broadcasts.enqueue(MemberUpdate(suspect, accuser: me.name)) }
+                    // Tell the suspect first and at once, so it can refute before the suspicion runs out.
+                    actions.append(.send(.ping(sequence: nextSequence(), target: target.name, updates: piggyback(first: target.name)),
+                                         to: target.address))
+                }
+            }
+        }
+        for (name, suspicion) in suspicions.sorted(by: { $0.key < $1.key })
+        where now >= suspicion.start + suspicionTimeout(confirmations: suspicion.confirmations.count) {
+            suspicions[name] = nil
+            guard var member = others[name], member.status == .suspect, member.incarnation == suspicion.incarnation else { continue }
+            member.status = .dead
+            apply(MemberUpdate(member), from: me.name, now: now, into: &actions)
+        }
+        if now >= nextPushPullAt {
+            nextPushPullAt = now + configuration.pushPullInterval
+            if let peer = pick(1, where: { $0.status != .left }).first {
+                actions.append(.send(.state(members: members, reply: true), to: peer.address))
+            }
+        }
+        if probe == nil && now >= nextProbeAt {
+            nextProbeAt = now + configuration.probeInterval * multiplier
+            if let target = nextProbeTarget() {
+                let sequence = nextSequence()
+                probe = PendingProbe(target: target.name, sequence: sequence, sentAt: now)
+                actions.append(.send(.ping(sequence: sequence, target: target.name, updates: piggyback(first: target.name)),
+                                     to: target.address))
+            }
+        }
+        return actions
+    }
+
+    // MARK: Updates
+
+    /// Applies what someone says of a member. Higher incarnation wins; at equal incarnation the later state
+    /// (alive < suspect < dead < left) wins. Said of this node, a suspicion or death is refuted.
+    mutating func apply(_ received: MemberUpdate, from source: String, now: Duration, into actions: inout [Action]) {
+        let update = received.member
+        let accuser = received.accuser ?? source
+        if update.name == me.name {
+            let accused = update.status == .suspect || update.status == .dead
+            if (accused && update.incarnation >= me.incarnation) || update.incarnation > me.incarnation {
+                me.incarnation = max(me.incarnation, update.incarnation) + 1
+                broadcasts.enqueue(MemberUpdate(me))
+                if accused { raiseAwareness() }
+            }
+            return
+        }
+        guard let existing = others[update.name] else {
+            others[update.name] = update
+            if update.isLive {
+                broadcasts.enqueue(MemberUpdate(update, accuser: update.status == .suspect ? accuser : nil))
+                actions.append(.changed(update))
+                if update.status == .suspect { startSuspicion(of: update, by: accuser, now: now) }
+            }
+            return
+        }
+        if update.status == .suspect && existing.status == .suspect && update.incarnation == existing.incarnation {
+            suspicions[update.name]?.confirmations.insert(accuser)  // Lifeguard: counts distinct accusers only
+            return
+        }
+        let newer = update.incarnation > existing.incarnation
+            || (update.incarnation == existing.incarnation && update.status > existing.status)
+        guard newer else { return }
+        others[update.name] = update
+        broadcasts.enqueue(MemberUpdate(update, accuser: update.status == .suspect ? accuser : nil))
+        if update.status != existing.status || update.address != existing.address { actions.append(.changed(update)) }
+        if update.status == .suspect { startSuspicion(of: update, by: accuser, now: now) } else { suspicions[update.name] = nil }
+    }
+
+    private mutating func startSuspicion(of member: Member, by source: String, now: Duration) {
+        suspicions[member.name] = Suspicion(start: now, incarnation: member.incarnation, confirmations: [source])
+    }
+
+    /// Lifeguard's dynamic suspicion timeout: from `max` with one suspecter down to `min` with `k` confirmations.
+    func suspicionTimeout(confirmations: Int) -> Duration {
+        let scale = max(1, log10(Double(liveCount)))
+        let minimum = configuration.probeInterval * (Double(configuration.suspicionMultiplier) * scale)
+        let maximum = minimum * configuration.suspicionMaxTimeoutMultiplier
+        let expected = max(1, min(configuration.indirectProbes, liveCount - 2))
+        let independent = max(0, confirmations - 1)
+        let fraction = log(Double(independent + 1)) / log(Double(expected + 1))
+        let timeout = maximum - (maximum - minimum) * min(1, fraction)
+        return max(minimum, timeout)
+    }
+
+    private mutating func raiseAwareness() {
+        awareness = min(configuration.awarenessMaxMultiplier - 1, awareness + 1)
+    }
+
+    // MARK: Helpers
+
+    private mutating func nextSequence() -> UInt32 {
+        sequence &+= 1
+        return sequence
+    }
+
+    private mutating func piggyback(first: String? = nil) -> [MemberUpdate] {
+        let limit = configuration.retransmitMultiplier * Int(ceil(log10(Double(liveCount + 1))))
+        return broadcasts.take(limit: configuration.maxPiggybackedUpdates, maxTransmits: max(1, limit), first: first)
+    }
+
+    /// The next live member in a shuffled round-robin order, reshuffled after each full round (SWIM §4.3).
+    private mutating func nextProbeTarget() -> Member? {
+        while true {
+            if probeOrder.isEmpty {
+                probeOrder = others.values.filter(\.isLive).map(\.name).sorted()
+                probeOrder.shuffle(using: &random)
+                if probeOrder.isEmpty { return nil }
+            }
+            let name = probeOrder.removeLast()
+            if let member = others[name], member.isLive { return member }
+        }
+    }
+
+    private mutating func pick(_ count: Int, where included: (Member) -> Bool) -> [Member] {
+        var candidates = others.values.filter(included).sorted { $0.name < $1.name }
+        candidates.shuffle(using: &random)
+        return Array(candidates.prefix(count))
+    }
+}

@@ -45,6 +45,6 @@ public struct GossipConfiguration: Hashable, Sendable {
     /// still covers a loaded node's scheduling delay, a shorter suspicion that Lifeguard's confirmations
     /// shorten further, and more retransmissions to make up for the shorter windows under loss.
     public static let lanFast = GossipConfiguration(
-        probeInterval: .milliseconds(100), probeTimeout: .milliseconds(40), indirectProbes: 3, suspicionMultiplier: 3,
+        probeInterval: .milliseconds(100), probeTimeout: .milliseconds(40), indirectProbes: 3, suspicionMultiplier: 4,
         suspicionMaxTimeoutMultiplier: 4, retransmitMultiplier: 4, awarenessMaxMultiplier: 4, pushPullInterval: .seconds(5))
 }

@@ -206,7 +206,16 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
             if (accused && update.incarnation >= me.incarnation) || update.incarnation > me.incarnation {
                 me.incarnation = max(me.incarnation, update.incarnation) + 1
                 broadcasts.enqueue(MemberUpdate(me))
-                if accused { raiseAwareness() }
+                if accused {
+                    raiseAwareness()
+                    // Refute straight to the accuser and to whoever told us, besides gossiping it: the accuser's
+                    // suspicion timer is the one running out first.
+                    for name in Set([accuser, source]) where name != me.name {
+                        if let member = others[name], member.isLive {
+                            actions.append(.send(.state(members: [me], reply: false), to: member.address))
+                        }
+                    }
+                }
             }
             return
         }
@@ -225,7 +234,14 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
         }
         let newer = update.incarnation > existing.incarnation
             || (update.incarnation == existing.incarnation && update.status > existing.status)
-        guard newer else { return }
+        guard newer else {
+            // A stale accusation of a member that has refuted it: send the refutation again, so it rides on
+            // the answer to this very message back to whoever is still spreading the old news.
+            if update.status >= .suspect && existing.status == .alive && update.incarnation < existing.incarnation {
+                broadcasts.enqueue(MemberUpdate(existing))
+            }
+            return
+        }
         others[update.name] = update
         broadcasts.enqueue(MemberUpdate(update, accuser: update.status == .suspect ? accuser : nil))
         if update.status != existing.status || update.address != existing.address { actions.append(.changed(update)) }

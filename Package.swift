@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "HeraldCore", targets: ["HeraldCore"]),
         .library(name: "HeraldWire", targets: ["HeraldWire"]),
         .library(name: "L2Announcer", targets: ["L2Announcer"]),
+        .library(name: "Gossip", targets: ["Gossip"]),
         .executable(name: "herald-speaker", targets: ["herald-speaker"]),
     ],
     dependencies: [

@@ -26,5 +26,11 @@ let package = Package(
                            .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: fuzzer
         ),
+        // The gossip codec, and whatever decodes fed to a live membership state machine.
+        .executableTarget(
+            name: "fuzz-gossip-codec",
+            dependencies: [.product(name: "Gossip", package: "herald")],
+            swiftSettings: fuzzer
+        ),
     ]
 )

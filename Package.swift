@@ -43,7 +43,7 @@ let package = Package(
             swiftSettings: strict
         ),
         // SWIM + Lifeguard membership as a pure state machine (time and randomness are parameters).
-        .target(name: "Gossip", swiftSettings: strict),
+        .target(name: "Gossip", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         // C shims: packet sockets and socket filters (CLinuxNet), libpcap (CPcap), libnl-route-3 (CNetlink).
         .target(name: "CLinuxNet", cSettings: [.define("_GNU_SOURCE")]),
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),

@@ -15,7 +15,7 @@ public struct AnnouncementSchedule: Hashable, Sendable, CustomStringConvertible 
     public init?(milliseconds text: String) {
         var offsets: [Duration] = []
         for part in text.split(separator: ",") {
-            guard let value = Int(part.trimmingSpaces), value >= 0, value <= 600_000 else { return nil }
+            guard let value = Int(part.trimmingCharacters(in: " ")), value >= 0, value <= 600_000 else { return nil }
             offsets.append(.milliseconds(value))
         }
         guard !offsets.isEmpty else { return nil }
@@ -24,12 +24,5 @@ public struct AnnouncementSchedule: Hashable, Sendable, CustomStringConvertible 
 
     public var description: String {
         offsets.map { String($0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) }.joined(separator: ",")
-    }
-}
-
-extension Substring {
-    var trimmingSpaces: Substring {
-        guard let start = firstIndex(where: { $0 != " " }), let end = lastIndex(where: { $0 != " " }) else { return "" }
-        return self[start...end]
     }
 }

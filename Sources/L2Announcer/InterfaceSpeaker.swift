@@ -208,7 +208,7 @@ public final class InterfaceSpeaker: Service, Sendable {
             let reception: PacketSocket.Reception?
             do { reception = try current.socket.receive(into: buffer) } catch {
                 logger.warning("receive failed; waiting for the interface", metadata: ["error": "\(error)"])
-                rearm(after: current, reader: reader)
+                rearm(after: current, reader: reader, events: events)
                 carrierChanges = armed.withLock { $0 }.interface.carrierChanges
                 continue
             }
@@ -259,8 +259,7 @@ public final class InterfaceSpeaker: Service, Sendable {
     /// After a receive error (the link went down, or the interface went away): follows link events (libnl,
     /// RTNLGRP_LINK) until the interface is up again, opens a new socket if it is a new interface (index or
     /// MAC changed), and re-announces every address. Without an event socket it looks every 200 ms.
-    private func rearm(after previous: Armed, reader: ReaderThread) {
-        let events = try? LinkEvents()
+    private func rearm(after previous: Armed, reader: ReaderThread, events: LinkEvents?) {
         while !reader.shouldStop {
             if let events { _ = events.wait(milliseconds: 200) } else { usleep(200_000) }
             // Up and with carrier: frames sent before the carrier comes back are silently dropped.

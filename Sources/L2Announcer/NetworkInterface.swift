@@ -1,5 +1,6 @@
 public import HeraldCore
 import CNetlink
+import HeraldWire
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,16 +23,12 @@ public struct NetworkInterface: Hashable, Sendable {
     /// The interface's own `fe80::/10` address: the source of Neighbour Advertisements (RFC 4861 §4.4 wants an
     /// address of the sending interface).
     public var linkLocal: IPv6Address? {
-        for case .v6(let address) in addresses where address.isLinkLocalUnicast { return address }
+        for case .v6(let address) in addresses where address.isLinkLocal { return address }
         return nil
     }
 
     /// Where Herald answers by default: up, not loopback, with a real MAC.
     public var isAnnounceable: Bool { isUp && !isLoopback && mac != nil && mac != .zero }
-}
-
-extension IPv6Address {
-    var isLinkLocalUnicast: Bool { rawValue >> 118 == 0x3fa }
 }
 
 /// Reads interfaces and their addresses from the kernel.

@@ -69,12 +69,3 @@ public enum ProxyNeighbours {
         return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: "\n ")
     }
 }
-
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        var slice = self[...]
-        while let first = slice.first, set.contains(first) { slice.removeFirst() }
-        while let last = slice.last, set.contains(last) { slice.removeLast() }
-        return String(slice)
-    }
-}

@@ -4,7 +4,7 @@ SWIFT ?= swift
 FUZZ_RUNS ?= 100000
 FUZZ_BUILD := .build-fuzz
 
-.PHONY: test deps build unit-test fuzz-smoke fuzz bench bench-build demo clean
+.PHONY: test deps build unit-test fuzz-smoke fuzz bench bench-gossip bench-build demo clean
 
 ## test: install missing system packages, build everything, run every test and a bounded fuzz run,
 ##       and build the benchmarks so they cannot rot (running them is `make bench`)
@@ -31,6 +31,10 @@ fuzz: fuzz-smoke
 ## bench: run the benchmarks and print their tables (Benchmarks/ is a separate package)
 bench:
 	cd Benchmarks && $(SWIFT) package --disable-sandbox benchmark --no-progress
+
+## bench-gossip: the membership table from the simulator (detection time, false deaths, traffic)
+bench-gossip:
+	scripts/bench-gossip
 
 bench-build:
 	cd Benchmarks && $(SWIFT) build -c release

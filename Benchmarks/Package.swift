@@ -21,5 +21,12 @@ let package = Package(
             swiftSettings: [.treatAllWarnings(as: .error)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // Prints the membership table (detection time, false deaths, traffic) from the deterministic simulator.
+        .executableTarget(
+            name: "GossipSimulationTable",
+            dependencies: [.product(name: "GossipSimulation", package: "herald"), .product(name: "Gossip", package: "herald")],
+            path: "Benchmarks/GossipSimulationTable",
+            swiftSettings: [.treatAllWarnings(as: .error)]
+        ),
     ]
 )

@@ -11,7 +11,7 @@ public enum GossipCodec {
     static let maxNameLength = 253, maxAddressLength = 262, maxMetadataValueLength = 1024
     static let maxUpdates = 64, maxMembers = 4096, maxMetadataEntries = 32
 
-    enum MessageType: UInt8 { case ping = 1, pingRequest = 2, ack = 3, nack = 4, state = 5 }
+    enum MessageType: UInt8 { case ping = 1, pingRequest = 2, ack = 3, nack = 4, state = 5, gossip = 6 }
 
     public static func encode(_ envelope: Envelope) -> [UInt8] {
         var writer = ByteWriter()
@@ -23,6 +23,7 @@ public enum GossipCodec {
         case .ack: writer.integer(MessageType.ack.rawValue)
         case .nack: writer.integer(MessageType.nack.rawValue)
         case .state: writer.integer(MessageType.state.rawValue)
+        case .gossip: writer.integer(MessageType.gossip.rawValue)
         }
         writer.string(envelope.from)
         writer.string(envelope.fromAddress)
@@ -33,6 +34,8 @@ public enum GossipCodec {
             writer.integer(sequence); writer.string(target); writer.string(targetAddress); writer.updates(updates)
         case .ack(let sequence, let updates), .nack(let sequence, let updates):
             writer.integer(sequence); writer.updates(updates)
+        case .gossip(let updates):
+            writer.updates(updates)
         case .state(let members, let reply):
             writer.integer(UInt8(reply ? 1 : 0))
             writer.integer(UInt16(members.count))
@@ -68,6 +71,8 @@ public enum GossipCodec {
         case .nack:
             let sequence: UInt32 = try reader.integer()
             message = .nack(sequence: sequence, updates: try reader.updates())
+        case .gossip:
+            message = .gossip(updates: try reader.updates())
         case .state:
             let reply: UInt8 = try reader.integer()
             guard reply <= 1 else { throw GossipCodecError(.invalidValue, "reply flag \(reply)") }

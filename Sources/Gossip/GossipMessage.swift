@@ -21,12 +21,15 @@ public enum GossipMessage: Hashable, Sendable {
     /// Lifeguard: the helper of an indirect probe got no ack in time — tells the prober that the helper
     /// itself is fine, so the prober does not blame its own slowness.
     case nack(sequence: UInt32, updates: [MemberUpdate])
+    /// Updates alone, sent to a few members every gossip interval while there is news (memberlist's gossip).
+    case gossip(updates: [MemberUpdate])
     /// Full state, for joining and anti-entropy (push-pull). `reply` asks for the receiver's state back.
     case state(members: [Member], reply: Bool)
 
     public var updates: [MemberUpdate] {
         switch self {
-        case .ping(_, _, let updates), .pingRequest(_, _, _, let updates), .ack(_, let updates), .nack(_, let updates): updates
+        case .ping(_, _, let updates), .pingRequest(_, _, _, let updates), .ack(_, let updates), .nack(_, let updates),
+             .gossip(let updates): updates
         case .state: []
         }
     }

@@ -9,7 +9,8 @@ import Crypto
 public struct Keyring: Sendable {
     public static let keyLength = 32
     static let sealVersion: UInt8 = 1
-    static let overhead = 1 + 12 + 16
+    /// Bytes a sealed message adds: version, nonce and tag.
+    public static let overhead = 1 + 12 + 16
 
     let primary: SymmetricKey
     let secondaries: [SymmetricKey]

@@ -29,8 +29,12 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
     var random: Random
     var others: [String: Member] = [:]
     var probeOrder: [String] = []
+    /// Members others suspect, to be probed next out of turn: a real failure collects Lifeguard's independent
+    /// confirmations within one probe interval instead of one round-robin round.
+    var probeSoon: [String] = []
     var nextProbeAt: Duration
     var nextPushPullAt: Duration
+    var nextGossipAt: Duration
     var sequence: UInt32 = 0
     var probe: PendingProbe?
     var relays: [UInt32: Relay] = [:]
@@ -55,10 +59,15 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
     }
 
     struct Suspicion: Sendable {
-        let start: Duration
+        var start: Duration
         let incarnation: UInt64
         var confirmations: Set<String>
+        /// When the timeout ran out: the deadline of the last-chance ping sent to the suspect.
+        var finalProbe: Duration?
     }
+
+    /// Last-chance pings in flight: sequence → suspect.
+    var finalProbes: [UInt32: String] = [:]
 
     public init(me: Member, configuration: GossipConfiguration, random: Random, now: Duration) {
         self.me = me
@@ -67,6 +76,7 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
         self.random = random
         nextProbeAt = now
         nextPushPullAt = now + configuration.pushPullInterval
+        nextGossipAt = now
     }
 
     // MARK: Queries
@@ -107,7 +117,8 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
         switch envelope.message {
         case .ping(let sequence, let target, _):
             guard target == me.name else { break }
-            actions.append(.send(.ack(sequence: sequence, updates: piggyback()), to: envelope.fromAddress))
+            // Our own latest state goes first: if the ping carried a suspicion of us, the refutation rides back.
+            actions.append(.send(.ack(sequence: sequence, updates: piggyback(first: me.name)), to: envelope.fromAddress))
         case .pingRequest(let sequence, let target, let targetAddress, _):
             let relaySequence = nextSequence()
             relays[relaySequence] = Relay(requesterAddress: envelope.fromAddress, sequence: sequence,
@@ -117,11 +128,22 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
             if probe?.sequence == sequence {
                 probe = nil
                 awareness = max(0, awareness - 1)
+            } else if let suspect = finalProbes.removeValue(forKey: sequence) {
+                // The suspect answered its last-chance probe. Its refutation rides on this ack and is applied
+                // above; if it did not, give the suspicion another full term rather than declare a member dead
+                // that has just answered.
+                if var suspicion = suspicions[suspect] {
+                    suspicion.start = now
+                    suspicion.finalProbe = nil
+                    suspicions[suspect] = suspicion
+                }
             } else if let relay = relays.removeValue(forKey: sequence) {
                 actions.append(.send(.ack(sequence: relay.sequence, updates: piggyback()), to: relay.requesterAddress))
             }
         case .nack(let sequence, _):
             if probe?.sequence == sequence { probe?.nacks += 1 }
+        case .gossip:
+            break
         case .state(let members, let reply):
             for member in members { apply(MemberUpdate(member), from: envelope.from, now: now, into: &actions) }
             if reply { actions.append(.send(.state(members: self.members, reply: false), to: envelope.fromAddress)) }
@@ -148,6 +170,10 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
                     actions.append(.send(.pingRequest(sequence: pending.sequence, target: target.name, targetAddress: target.address,
                                                       updates: piggyback()), to: helper.address))
                 }
+                // A second direct ping alongside the indirect ones (memberlist sends its over TCP): a single
+                // lost ping or ack no longer needs all k helpers to get through.
+                actions.append(.send(.ping(sequence: pending.sequence, target: target.name, updates: piggyback(first: target.name)),
+                                     to: target.address))
                 pending.indirectSent = true
                 pending.expectedNacks = helpers.count
                 probe = pending
@@ -169,12 +195,37 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
                 }
             }
         }
-        for (name, suspicion) in suspicions.sorted(by: { $0.key < $1.key })
+        for (name, var suspicion) in suspicions.sorted(by: { $0.key < $1.key })
         where now >= suspicion.start + suspicionTimeout(confirmations: suspicion.confirmations.count) {
-            suspicions[name] = nil
-            guard var member = others[name], member.status == .suspect, member.incarnation == suspicion.incarnation else { continue }
+            guard var member = others[name], member.status == .suspect, member.incarnation == suspicion.incarnation else {
+                endSuspicion(of: name)
+                continue
+            }
+            // Before declaring death, one last probe that carries the suspicion: a live member whose
+            // refutation has not reached this node (gossip is probabilistic, and loss can starve one node of
+            // an update) answers with it. A crashed member costs one probe timeout more.
+            if configuration.finalProbe && suspicion.finalProbe == nil {
+                suspicion.finalProbe = now + configuration.probeTimeout * multiplier
+                suspicions[name] = suspicion
+                actions += finalProbe(of: member)
+                continue
+            }
+            if let deadline = suspicion.finalProbe, now < deadline { continue }
+            endSuspicion(of: name)
             member.status = .dead
             apply(MemberUpdate(member), from: me.name, now: now, into: &actions)
+        }
+        if now >= nextGossipAt {
+            nextGossipAt = now + configuration.gossipInterval
+            // News travels on its own too, not only on probes: a death or a refutation reaches everyone in
+            // a few gossip intervals (log of n rounds of `gossipNodes`) instead of a few probe intervals.
+            if !broadcasts.isEmpty {
+                for peer in pick(configuration.gossipNodes, where: \.isLive) {
+                    let updates = piggyback()
+                    if updates.isEmpty { break }
+                    actions.append(.send(.gossip(updates: updates), to: peer.address))
+                }
+            }
         }
         if now >= nextPushPullAt {
             nextPushPullAt = now + configuration.pushPullInterval
@@ -210,12 +261,16 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
                     raiseAwareness()
                     // Refute straight to the accuser and to whoever told us, besides gossiping it: the accuser's
                     // suspicion timer is the one running out first.
-                    for name in Set([accuser, source]) where name != me.name {
+                    for name in (accuser == source ? [accuser] : [accuser, source]) where name != me.name {
                         if let member = others[name], member.isLive {
                             actions.append(.send(.state(members: [me], reply: false), to: member.address))
                         }
                     }
                 }
+            } else if accused {
+                // A stale accusation of this node, made before its last refutation: say it again, so the
+                // refutation rides on the answer to whoever still holds the old suspicion.
+                broadcasts.enqueue(MemberUpdate(me))
             }
             return
         }
@@ -245,11 +300,32 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
         others[update.name] = update
         broadcasts.enqueue(MemberUpdate(update, accuser: update.status == .suspect ? accuser : nil))
         if update.status != existing.status || update.address != existing.address { actions.append(.changed(update)) }
-        if update.status == .suspect { startSuspicion(of: update, by: accuser, now: now) } else { suspicions[update.name] = nil }
+        if update.status == .suspect { startSuspicion(of: update, by: accuser, now: now) } else { endSuspicion(of: update.name) }
+    }
+
+    /// A ping to the suspect with the suspicion attached, directly and through k others (so one lost datagram
+    /// does not decide a death); an ack to any of them keeps the suspect alive.
+    private mutating func finalProbe(of suspect: Member) -> [Action] {
+        let sequence = nextSequence()
+        finalProbes[sequence] = suspect.name
+        let accusation = MemberUpdate(suspect, accuser: me.name)
+        var actions: [Action] = [.send(.ping(sequence: sequence, target: suspect.name, updates: [accusation] + piggyback()),
+                                       to: suspect.address)]
+        for helper in pick(configuration.indirectProbes, where: { $0.isLive && $0.name != suspect.name }) {
+            actions.append(.send(.pingRequest(sequence: sequence, target: suspect.name, targetAddress: suspect.address,
+                                              updates: [accusation]), to: helper.address))
+        }
+        return actions
+    }
+
+    private mutating func endSuspicion(of name: String) {
+        suspicions[name] = nil
+        if !finalProbes.isEmpty { finalProbes = finalProbes.filter { $0.value != name } }
     }
 
     private mutating func startSuspicion(of member: Member, by source: String, now: Duration) {
         suspicions[member.name] = Suspicion(start: now, incarnation: member.incarnation, confirmations: [source])
+        if source != me.name && configuration.probeSuspectsFirst && !probeSoon.contains(member.name) { probeSoon.append(member.name) }
     }
 
     /// Lifeguard's dynamic suspicion timeout: from `max` with one suspecter down to `min` with `k` confirmations.
@@ -257,7 +333,7 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
         let scale = max(1, log10(Double(liveCount)))
         let minimum = configuration.probeInterval * (Double(configuration.suspicionMultiplier) * scale)
         let maximum = minimum * configuration.suspicionMaxTimeoutMultiplier
-        let expected = max(1, min(configuration.indirectProbes, liveCount - 2))
+        let expected = max(1, min(configuration.suspicionConfirmations, liveCount - 2))
         let independent = max(0, confirmations - 1)
         let fraction = log(Double(independent + 1)) / log(Double(expected + 1))
         let timeout = maximum - (maximum - minimum) * min(1, fraction)
@@ -282,6 +358,10 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
 
     /// The next live member in a shuffled round-robin order, reshuffled after each full round (SWIM §4.3).
     private mutating func nextProbeTarget() -> Member? {
+        while let name = probeSoon.first {
+            probeSoon.removeFirst()
+            if let member = others[name], member.status == .suspect { return member }
+        }
         while true {
             if probeOrder.isEmpty {
                 probeOrder = others.values.filter(\.isLive).map(\.name).sorted()

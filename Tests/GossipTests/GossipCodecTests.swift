@@ -10,6 +10,7 @@ import Testing
         Envelope(from: "node-b", fromAddress: "192.0.2.2:7946", message: .pingRequest(sequence: 1, target: "node-a", targetAddress: "192.0.2.1:7946", updates: [])),
         Envelope(from: "node-a", fromAddress: "192.0.2.1:7946", message: .ack(sequence: .max, updates: updates)),
         Envelope(from: "node-a", fromAddress: "192.0.2.1:7946", message: .nack(sequence: 0, updates: [])),
+        Envelope(from: "node-a", fromAddress: "192.0.2.1:7946", message: .gossip(updates: updates)),
         Envelope(from: "node-a", fromAddress: "192.0.2.1:7946", message: .state(members: [member, Member(name: "x", address: "y", status: .left)], reply: true)),
     ]
 

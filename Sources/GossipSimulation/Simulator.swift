@@ -1,10 +1,10 @@
-@testable import Gossip
+public import Gossip
 
 /// A small seeded generator, so every simulation is reproducible.
-struct SplitMix64: RandomNumberGenerator, Sendable {
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
         state &+= 0x9e37_79b9_7f4a_7c15
         var z = state
         z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
@@ -15,48 +15,56 @@ struct SplitMix64: RandomNumberGenerator, Sendable {
 
 /// N in-process members on a virtual network with virtual time: messages are delayed, lost, duplicated and
 /// reordered as configured, nodes crash and restart, partitions cut the network. Deterministic for a seed.
-struct Simulator {
-    typealias Node = Membership<SplitMix64>
+public struct Simulator: Sendable {
+    public typealias Node = Membership<SplitMix64>
 
-    struct InFlight {
+    struct InFlight: Sendable {
         let deliverAt: Duration
         let order: UInt64
         let to: String
-        let envelope: Envelope
+        /// The datagram as the transport would send it: encoded, and sealed when the sender has a keyring.
+        let bytes: [UInt8]
     }
 
-    var nodes: [String: Node] = [:]
-    var crashed: Set<String> = []
-    var now: Duration = .zero
+    public var nodes: [String: Node] = [:]
+    public var crashed: Set<String> = []
+    public var now: Duration = .zero
     var queue: [InFlight] = []
-    var random: SplitMix64
-    var configuration: GossipConfiguration
-    var loss = 0.0
-    var duplication = 0.0
-    var delay: ClosedRange<Duration> = .microseconds(200)...(.microseconds(800))
+    public var random: SplitMix64
+    public var configuration: GossipConfiguration
+    public var loss = 0.0
+    public var duplication = 0.0
+    public var delay: ClosedRange<Duration> = .microseconds(200)...(.microseconds(800))
     /// Node names that cannot reach each other across the partition.
-    var partition: (Set<String>, Set<String>)?
-    var step: Duration = .milliseconds(5)
+    public var partition: (Set<String>, Set<String>)?
+    public var step: Duration = .milliseconds(5)
     /// Every membership change seen, with who saw it and when.
-    var events: [(at: Duration, observer: String, member: Member)] = []
-    var messagesSent = 0
+    public var events: [(at: Duration, observer: String, member: Member)] = []
+    public var messagesSent = 0
+    /// Per-node keyrings: with one, a node seals what it sends and accepts only what its keys open, as the
+    /// real transport does. Without, it sends and accepts plaintext.
+    public var keyrings: [String: Keyring] = [:]
+    /// Datagrams a node dropped because they failed authentication or decoding, by receiving node.
+    public var rejected: [String: Int] = [:]
+    /// Bytes on the wire for everything sent: the encoded message, the AES-GCM envelope and IPv4 + UDP headers.
+    public var bytesSent = 0
     private var order: UInt64 = 0
 
-    init(nodes count: Int, configuration: GossipConfiguration, seed: UInt64) {
+    public init(nodes count: Int, configuration: GossipConfiguration, seed: UInt64) {
         random = SplitMix64(seed: seed)
         self.configuration = configuration
         for index in 0..<count { add(name: Self.name(index)) }
     }
 
-    static func name(_ index: Int) -> String { "node-\(index)" }
+    public static func name(_ index: Int) -> String { "node-\(index)" }
 
-    mutating func add(name: String, incarnation: UInt64 = 0) {
+    public mutating func add(name: String, incarnation: UInt64 = 0) {
         let me = Member(name: name, address: name, incarnation: incarnation, metadata: ["node": name])
         nodes[name] = Node(me: me, configuration: configuration, random: SplitMix64(seed: random.next()), now: now)
     }
 
     /// Every node joins through node-0.
-    mutating func joinAll() {
+    public mutating func joinAll() {
         for name in nodes.keys.sorted() where name != Self.name(0) {
             var node = nodes[name]!
             let actions = node.join(seeds: [Self.name(0)])
@@ -65,7 +73,7 @@ struct Simulator {
         }
     }
 
-    mutating func run(for duration: Duration) {
+    public mutating func run(for duration: Duration) {
         let end = now + duration
         while now < end {
             now += step
@@ -80,7 +88,7 @@ struct Simulator {
     }
 
     /// Runs until `condition` holds or `limit` passes; returns the virtual time it took, or nil.
-    mutating func run(until condition: (Simulator) -> Bool, limit: Duration) -> Duration? {
+    public mutating func run(until condition: (Simulator) -> Bool, limit: Duration) -> Duration? {
         let start = now
         while now - start < limit {
             if condition(self) { return now - start }
@@ -89,12 +97,12 @@ struct Simulator {
         return condition(self) ? now - start : nil
     }
 
-    mutating func crash(_ name: String) {
+    public mutating func crash(_ name: String) {
         crashed.insert(name)
         queue.removeAll { $0.to == name }
     }
 
-    mutating func restart(_ name: String) {
+    public mutating func restart(_ name: String) {
         crashed.remove(name)
         add(name: name)
         var node = nodes[name]!
@@ -103,7 +111,7 @@ struct Simulator {
         perform(actions, from: name)
     }
 
-    mutating func leave(_ name: String) {
+    public mutating func leave(_ name: String) {
         var node = nodes[name]!
         let actions = node.leave()
         nodes[name] = node
@@ -111,28 +119,35 @@ struct Simulator {
     }
 
     /// What `observer` believes of `member`.
-    func status(of member: String, seenBy observer: String) -> MemberStatus? {
+    public func status(of member: String, seenBy observer: String) -> MemberStatus? {
         nodes[observer]?.member(named: member)?.status
     }
 
-    func everyone(except excluded: Set<String> = [], sees member: String, as status: MemberStatus) -> Bool {
+    public func everyone(except excluded: Set<String> = [], sees member: String, as status: MemberStatus) -> Bool {
         nodes.keys.filter { !excluded.contains($0) && !crashed.contains($0) && $0 != member }
             .allSatisfy { self.status(of: member, seenBy: $0) == status }
     }
 
-    func converged(alive names: [String]) -> Bool {
+    public func converged(alive names: [String]) -> Bool {
         names.allSatisfy { observer in names.allSatisfy { status(of: $0, seenBy: observer) == .alive } }
     }
 
-    private mutating func perform(_ actions: [Node.Action], from name: String) {
+    public mutating func perform(_ actions: [Node.Action], from name: String) {
         let me = nodes[name]!.me
         for action in actions {
             switch action {
             case .changed(let member):
                 events.append((now, name, member))
             case .send(let message, let to):
-                messagesSent += 1
                 if crashed.contains(name) { continue }
+                messagesSent += 1
+                let envelope = Envelope(from: me.name, fromAddress: me.address, message: message)
+                var bytes = GossipCodec.encode(envelope)
+                if let keyring = keyrings[name] {
+                    let nonce = (0..<12).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+                    bytes = (try? keyring.seal(bytes, nonce: nonce)) ?? []
+                }
+                bytesSent += bytes.count + (keyrings[name] == nil ? Keyring.overhead : 0) + 28
                 if let (left, right) = partition, (left.contains(name) && right.contains(to)) || (right.contains(name) && left.contains(to)) {
                     continue
                 }
@@ -143,7 +158,7 @@ struct Simulator {
                     let jitter = span * (Double(random.next() % 1000) / 1000)
                     order += 1
                     queue.append(InFlight(deliverAt: now + delay.lowerBound + jitter, order: order, to: to,
-                                          envelope: Envelope(from: me.name, fromAddress: me.address, message: message)))
+                                          bytes: bytes))
                 }
             }
         }
@@ -154,9 +169,28 @@ struct Simulator {
         queue.removeAll { $0.deliverAt <= now }
         for message in due where !crashed.contains(message.to) {
             guard var node = nodes[message.to] else { continue }
-            let actions = node.receive(message.envelope, now: now)
+            guard let envelope = open(message.bytes, at: message.to) else {
+                rejected[message.to, default: 0] += 1
+                continue
+            }
+            let actions = node.receive(envelope, now: now)
             nodes[message.to] = node
             perform(actions, from: message.to)
         }
+    }
+
+    private func open(_ bytes: [UInt8], at name: String) -> Envelope? {
+        var plaintext = bytes
+        if let keyring = keyrings[name] {
+            guard let opened = try? keyring.open(bytes) else { return nil }
+            plaintext = opened
+        }
+        return try? GossipCodec.decode(plaintext)
+    }
+
+    /// Injects raw bytes as if they arrived from the network (an attacker's datagram).
+    public mutating func inject(_ bytes: [UInt8], to name: String) {
+        order += 1
+        queue.append(InFlight(deliverAt: now, order: order, to: name, bytes: bytes))
     }
 }

@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "L2Announcer", targets: ["L2Announcer"]),
         .library(name: "Gossip", targets: ["Gossip"]),
         .library(name: "GossipSimulation", targets: ["GossipSimulation"]),
+        .library(name: "GossipNode", targets: ["GossipNode"]),
         .executable(name: "herald-speaker", targets: ["herald-speaker"]),
     ],
     dependencies: [
@@ -48,6 +49,19 @@ let package = Package(
         // N in-process members on a virtual network with virtual time and injected faults; the experiments
         // that tests assert on and the benchmark table prints.
         .target(name: "GossipSimulation", dependencies: ["Gossip"], swiftSettings: strict),
+        // Gossip on the network: the state machine driven by a clock over SwiftNIO UDP + TCP, sealed with the keyring.
+        .target(
+            name: "GossipNode",
+            dependencies: [
+                "Gossip",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         // C shims: packet sockets and socket filters (CLinuxNet), libpcap (CPcap), libnl-route-3 (CNetlink).
         .target(name: "CLinuxNet", cSettings: [.define("_GNU_SOURCE")]),
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
@@ -68,7 +82,7 @@ let package = Package(
         .executableTarget(
             name: "herald-speaker",
             dependencies: [
-                "L2Announcer", "HeraldCore",
+                "L2Announcer", "HeraldCore", "Gossip", "GossipNode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -109,5 +123,14 @@ let package = Package(
         // Helpers for tests only: network namespaces, processes, deadlines, skip traits.
         .target(name: "HeraldTestSupport", dependencies: ["CLinuxNet"], swiftSettings: strict),
         .testTarget(name: "GossipTests", dependencies: ["Gossip", "GossipSimulation"], swiftSettings: strict),
+        .testTarget(
+            name: "GossipNodeTests",
+            dependencies: [
+                "Gossip", "GossipNode", "HeraldTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+            ],
+            swiftSettings: strict
+        ),
     ]
 )

@@ -7,6 +7,6 @@ struct HeraldSpeakerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "herald-speaker",
         abstract: "Herald's node agent: answers ARP and NDP for the external IPs this node owns.",
-        subcommands: [AnnounceCommand.self]
+        subcommands: [AnnounceCommand.self, GossipCommand.self]
     )
 }

@@ -1,0 +1,214 @@
+public import Gossip
+public import Logging
+public import Metrics
+public import ServiceLifecycle
+
+/// One member of the gossip cluster on a real network: drives the `Membership` state machine with the
+/// monotonic clock, system randomness and a `GossipTransport`, seals and opens every packet with the keyring,
+/// and publishes membership changes as an `AsyncStream`. A swift-service-lifecycle `Service`: on graceful
+/// shutdown it leaves the cluster (peers drop it at once) before closing its sockets.
+public actor GossipNode: Service {
+    public struct Options: Sendable {
+        /// The member's unique name (the Kubernetes node name).
+        public var name: String
+        /// The address peers reach this member at; by default the transport's own.
+        public var advertiseAddress: GossipAddress?
+        public var metadata: [String: String]
+        public var seeds: [GossipAddress]
+        public var configuration: GossipConfiguration
+        /// nil only with `--insecure-gossip`: packets are then sent and accepted in plaintext.
+        public var keyring: Keyring?
+        /// How often the state machine's timers are checked.
+        public var tickInterval: Duration
+
+        public init(name: String, advertiseAddress: GossipAddress? = nil, metadata: [String: String] = [:],
+                    seeds: [GossipAddress] = [], configuration: GossipConfiguration = .lanFast, keyring: Keyring?,
+                    tickInterval: Duration = .milliseconds(5)) {
+            self.name = name
+            self.advertiseAddress = advertiseAddress
+            self.metadata = metadata
+            self.seeds = seeds
+            self.configuration = configuration
+            self.keyring = keyring
+            self.tickInterval = tickInterval
+        }
+    }
+
+    public nonisolated let changes: AsyncStream<Member>
+    private let changesContinuation: AsyncStream<Member>.Continuation
+    private let options: Options
+    private let transport: any GossipTransport
+    private let logger: Logger
+    private let metrics: GossipMetrics
+    private let clock = ContinuousClock()
+    private let start: ContinuousClock.Instant
+    private var membership: Membership<SystemRandomNumberGenerator>
+    private var random = SystemRandomNumberGenerator()
+    private var nextJoinAt: Duration = .zero
+    private var joinBackoff: Duration = .milliseconds(500)
+
+    public init(options: Options, transport: any GossipTransport, logger: Logger, metricsFactory: any MetricsFactory = MetricsSystem.factory) {
+        self.options = options
+        self.transport = transport
+        self.logger = logger
+        metrics = GossipMetrics(factory: metricsFactory)
+        start = clock.now
+        let me = Member(name: options.name, address: (options.advertiseAddress ?? transport.localAddress).description,
+                        metadata: options.metadata)
+        membership = Membership(me: me, configuration: options.configuration, random: SystemRandomNumberGenerator(), now: .zero)
+        (changes, changesContinuation) = AsyncStream.makeStream(of: Member.self, bufferingPolicy: .bufferingNewest(4096))
+    }
+
+    /// Every member known, itself included.
+    public var members: [Member] { membership.members }
+    /// Alive and suspect members, itself included.
+    public var liveMembers: [Member] { membership.liveMembers }
+    public var me: Member { membership.me }
+
+    public func run() async throws {
+        logger.notice("gossip started", metadata: [
+            "member": "\(membership.me.name)", "address": "\(membership.me.address)", "seeds": "\(options.seeds)",
+            "encrypted": "\(options.keyring != nil)",
+        ])
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.receive() }
+            do {
+                try await cancelWhenGracefulShutdown { try await self.tickLoop() }
+            } catch {}
+            await leave()
+            await transport.close()
+            await group.waitForAll()
+        }
+        changesContinuation.finish()
+        logger.notice("gossip stopped", metadata: ["member": "\(options.name)"])
+    }
+
+    // MARK: Loops
+
+    private func tickLoop() async throws {
+        while true {
+            let now = clock.now - start
+            joinIfAlone(now: now)
+            perform(membership.tick(now: now))
+            try await clock.sleep(for: options.tickInterval)
+        }
+    }
+
+    private func receive() async {
+        for await packet in transport.packets {
+            handle(packet)
+        }
+    }
+
+    private func handle(_ packet: ReceivedPacket) {
+        metrics.received(bytes: packet.bytes.count, stream: packet.stream)
+        var plaintext = packet.bytes
+        if let keyring = options.keyring {
+            do {
+                plaintext = try keyring.open(packet.bytes)
+            } catch {
+                metrics.authenticationFailures.increment()
+                logger.debug("dropped a packet that fails authentication", metadata: ["source": "\(packet.source)", "error": "\(error)"])
+                return
+            }
+        }
+        let envelope: Envelope
+        do {
+            envelope = try GossipCodec.decode(plaintext)
+        } catch {
+            metrics.decodeFailures.increment()
+            logger.debug("dropped a malformed packet", metadata: ["source": "\(packet.source)", "error": "\(error)"])
+            return
+        }
+        perform(membership.receive(envelope, now: clock.now - start))
+    }
+
+    // MARK: Joining and leaving
+
+    /// Until some other member is known, (re)sends the join to the seeds with a backoff up to 30 s: a speaker
+    /// that starts before its peers finds them when they come.
+    private func joinIfAlone(now: Duration) {
+        guard !options.seeds.isEmpty, now >= nextJoinAt else { return }
+        guard membership.members.count == 1 else { return }
+        if nextJoinAt > .zero {
+            logger.info("no member answered yet; joining again", metadata: ["seeds": "\(options.seeds)"])
+        }
+        nextJoinAt = now + joinBackoff
+        joinBackoff = min(joinBackoff * 2, .seconds(30))
+        perform(membership.join(seeds: options.seeds.map(\.description)))
+    }
+
+    /// Tells every live member, over streams and waiting for them (at most a second), so they drop this member
+    /// at once instead of suspecting it.
+    private func leave() async {
+        let actions = membership.leave()
+        logger.notice("leaving the gossip cluster", metadata: ["peers": "\(actions.count)"])
+        let packets: [(bytes: [UInt8], to: GossipAddress)] = actions.compactMap { action in
+            guard case .send(let message, let to) = action, let address = try? GossipAddress(parsing: to) else { return nil }
+            return (seal(message), address)
+        }
+        let transport = self.transport
+        await withTaskGroup(of: Void.self) { group in
+            for packet in packets {
+                group.addTask {
+                    try? await withTimeout(.seconds(1)) { try await transport.send(packet.bytes, to: packet.to, stream: true) }
+                }
+            }
+        }
+    }
+
+    // MARK: Actions
+
+    private func perform(_ actions: [Membership<SystemRandomNumberGenerator>.Action]) {
+        for action in actions {
+            switch action {
+            case .changed(let member):
+                metrics.changed(to: member.status)
+                logger.info("member \(member.status)", metadata: [
+                    "member": "\(member.name)", "address": "\(member.address)", "incarnation": "\(member.incarnation)",
+                ])
+                changesContinuation.yield(member)
+            case .send(let message, let to):
+                guard let address = try? GossipAddress(parsing: to) else {
+                    logger.warning("a member advertises an address that is not IP:port; not sent", metadata: ["address": "\(to)"])
+                    continue
+                }
+                let bytes = seal(message)
+                // Full state goes on a stream (it can be large, and join and leave must arrive); the rest on datagrams.
+                let stream = if case .state = message { true } else { false }
+                metrics.sent(bytes: bytes.count, stream: stream)
+                let transport = self.transport, metrics = self.metrics, logger = self.logger
+                Task {
+                    do {
+                        try await transport.send(bytes, to: address, stream: stream)
+                    } catch {
+                        metrics.sendFailures.increment()
+                        logger.debug("send failed", metadata: ["to": "\(address)", "error": "\(error)"])
+                    }
+                }
+            }
+        }
+        metrics.members.record(membership.liveMembers.count)
+    }
+
+    private func seal(_ message: GossipMessage) -> [UInt8] {
+        let bytes = GossipCodec.encode(Envelope(from: membership.me.name, fromAddress: membership.me.address, message: message))
+        guard let keyring = options.keyring else { return bytes }
+        let nonce = (0..<12).map { _ in UInt8.random(in: .min ... .max, using: &random) }
+        // Sealing fails only for a nonce that is not 12 bytes, which this is.
+        return (try? keyring.seal(bytes, nonce: nonce)) ?? []
+    }
+}
+
+/// Runs `body`, cancelling it after `limit`.
+func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: limit)
+            throw CancellationError()
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
+    }
+}

@@ -1,0 +1,137 @@
+import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
+import Gossip
+import GossipNode
+import Logging
+import Metrics
+import ServiceLifecycle
+import UnixSignals
+
+/// `herald-speaker gossip`: membership alone, without Kubernetes or Layer 2 — one member of the gossip cluster
+/// that prints every membership change it sees as a JSON line. The real-socket tests and benchmarks run a few
+/// of these; an operator can run one to check that a key and the network let a node join.
+struct GossipCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gossip",
+        abstract: "Join the gossip cluster and print membership changes as JSON lines until SIGTERM.",
+        discussion: """
+            Each line on standard output is {"time_ms": <Unix time in ms>, "member": …, "status": \
+            "alive|suspect|dead|left", "incarnation": …, "address": …}; the first is {"ready": "<address>"}. \
+            On SIGTERM or SIGINT the member leaves: every peer drops it at once. The key comes from \
+            --secret-file or the HERALD_GOSSIP_KEY environment variable: one key per line, base64 or 64 hex \
+            digits, the first one sealing and all of them opening (rotation).
+            """
+    )
+
+    @Option(help: "This member's unique name (in the cluster: the Kubernetes node name).")
+    var name: String
+
+    @Option(help: "IP:port to listen on, UDP and TCP ([IPv6]:port for IPv6; port 0 picks one).")
+    var bind: String = "0.0.0.0:7946"
+
+    @Option(help: "IP:port peers reach this member at (default: the bind address).")
+    var advertise: String?
+
+    @Option(help: "Comma-separated IP:port of members to join through.")
+    var peers: String = ""
+
+    @Option(help: "A file with the gossip keys (one per line, base64 or hex; the first seals).")
+    var secretFile: String?
+
+    @Flag(help: "Send and accept gossip in plaintext, without a key. For experiments only.")
+    var insecureGossip = false
+
+    @Option(help: "Timing profile: lan-fast (Herald's default) or memberlist-lan (MetalLB's timing, as a baseline).")
+    var profile: String = "lan-fast"
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical (logs go to standard error).")
+    var logLevel: String = "notice"
+
+    static let profiles: [String: GossipConfiguration] = ["lan-fast": .lanFast, "memberlist-lan": .memberlistLAN]
+
+    func validate() throws {
+        do { _ = try GossipAddress(parsing: bind) } catch { throw ValidationError("--bind \(error)") }
+        if let advertise { do { _ = try GossipAddress(parsing: advertise) } catch { throw ValidationError("--advertise \(error)") } }
+        for peer in peerList {
+            do { _ = try GossipAddress(parsing: peer) } catch { throw ValidationError("--peers \(error)") }
+        }
+        guard Self.profiles[profile] != nil else { throw ValidationError("--profile \"\(profile)\" is not lan-fast or memberlist-lan") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \"\(logLevel)\" is not a level") }
+        if insecureGossip && secretFile != nil { throw ValidationError("--insecure-gossip and --secret-file exclude each other") }
+    }
+
+    var peerList: [String] { peers.split(separator: ",").map { String($0.filter { $0 != " " }) } }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: logLevel)!
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "herald-speaker")
+        let keyring = try loadKeyring()
+        if keyring == nil { logger.warning("gossip is in plaintext (--insecure-gossip): anyone on the network can join or forge it") }
+        let transport: NIOGossipTransport
+        do {
+            transport = try await NIOGossipTransport(binding: try GossipAddress(parsing: bind))
+        } catch {
+            throw StartupError(description: "cannot listen on \(bind): \(error)")
+        }
+        let options = GossipNode.Options(
+            name: name, advertiseAddress: try advertise.map { try GossipAddress(parsing: $0) }, metadata: ["node": name],
+            seeds: try peerList.map { try GossipAddress(parsing: $0) }, configuration: Self.profiles[profile]!, keyring: keyring)
+        let node = GossipNode(options: options, transport: transport, logger: logger)
+        print(#"{"ready": "\#(transport.localAddress)"}"#)
+        flushStandardOutput()
+        let printer = Task {
+            for await member in node.changes {
+                print(#"{"time_ms": \#(wallClockMilliseconds()), "member": "\#(member.name)", "status": "\#(member.status)", "incarnation": \#(member.incarnation), "address": "\#(member.address)"}"#)
+                flushStandardOutput()
+            }
+        }
+        let group = ServiceGroup(configuration: .init(services: [.init(service: node)],
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        await printer.value
+    }
+
+    private func loadKeyring() throws -> Keyring? {
+        if insecureGossip { return nil }
+        let text: String
+        if let secretFile {
+            guard let contents = readFile(secretFile) else { throw StartupError(description: "cannot read --secret-file \(secretFile)") }
+            text = contents
+        } else if let environment = getenv("HERALD_GOSSIP_KEY") {
+            text = String(cString: environment)
+        } else {
+            throw StartupError(description: "gossip needs a key: --secret-file PATH or HERALD_GOSSIP_KEY (generate one with `head -c 32 /dev/urandom | base64`), or --insecure-gossip for plaintext")
+        }
+        do { return try Keyring(text: text) } catch { throw StartupError(description: "gossip key: \(error)") }
+    }
+}
+
+private func wallClockMilliseconds() -> Int64 {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+}
+
+/// Flushes every stream (standard output is piped to a test or a script, which reads line by line).
+private func flushStandardOutput() { fflush(nil) }
+
+private func readFile(_ path: String) -> String? {
+    guard let file = fopen(path, "r") else { return nil }
+    defer { fclose(file) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let count = fread(&chunk, 1, chunk.count, file)
+        if count <= 0 { break }
+        bytes += chunk[0..<count]
+        if bytes.count > 1 << 20 { return nil }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}

@@ -1,0 +1,90 @@
+import Gossip
+import GossipNode
+import HeraldTestSupport
+import Logging
+import MetricsTestKit
+import Testing
+
+/// `GossipNode` over the SwiftNIO transport in one process, on loopback: join, sealing, and the counter of
+/// packets that fail authentication.
+@Suite struct GossipNodeTests {
+    static let key = [UInt8](repeating: 0x5a, count: 32)
+
+    static func node(_ name: String, key: [UInt8]?, seeds: [GossipAddress] = [], metrics: TestMetrics) async throws -> (GossipNode, NIOGossipTransport) {
+        let transport = try await NIOGossipTransport(binding: GossipAddress(host: "127.0.0.1", port: 0))
+        let options = GossipNode.Options(name: name, metadata: ["node": name], seeds: seeds,
+                                         keyring: try key.map { try Keyring(keys: [$0]) })
+        var logger = Logger(label: "test.\(name)")
+        logger.logLevel = .warning
+        return (GossipNode(options: options, transport: transport, logger: logger, metricsFactory: metrics), transport)
+    }
+
+    @Test func twoNodesJoinOverSealedUDPAndTCP() async throws {
+        let metrics = TestMetrics()
+        let (a, transportA) = try await Self.node("node-a", key: Self.key, metrics: metrics)
+        let (b, _) = try await Self.node("node-b", key: Self.key, seeds: [transportA.localAddress], metrics: metrics)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await a.run() }
+            group.addTask { try await b.run() }
+            defer { group.cancelAll() }
+            var changes = b.changes.makeAsyncIterator()
+            let first = await changes.next()
+            #expect(first?.name == "node-a" && first?.status == .alive)
+            #expect(first?.metadata["node"] == "node-a")
+            _ = try await waitFor("node-a to see node-b alive") {
+                let members = await a.liveMembers.map(\.name)
+                return (members == ["node-a", "node-b"] ? true : nil, "\(members)")
+            }
+            // Joining went over TCP (full state); probing then runs on UDP datagrams.
+            _ = try await waitFor("probes over UDP") {
+                let udp = (try? metrics.expectCounter("herald_gossip_packets_received_total", [("transport", "udp")]).totalValue) ?? 0
+                return (udp >= 4 ? true : nil, "udp packets: \(udp)")
+            }
+        }
+        #expect(try metrics.expectCounter("herald_gossip_authentication_failures_total").totalValue == 0)
+        #expect(try metrics.expectCounter("herald_gossip_packets_received_total", [("transport", "tcp")]).totalValue > 0)
+    }
+
+    @Test func packetsSealedWithAnotherKeyAreDroppedAndCounted() async throws {
+        let metricsA = TestMetrics(), metricsB = TestMetrics()
+        let (a, transportA) = try await Self.node("node-a", key: Self.key, metrics: metricsA)
+        let (b, _) = try await Self.node("node-b", key: [UInt8](repeating: 0x11, count: 32), seeds: [transportA.localAddress], metrics: metricsB)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await a.run() }
+            group.addTask { try await b.run() }
+            defer { group.cancelAll() }
+            _ = try await waitFor("node-a to drop node-b's join") {
+                let failures = (try? metricsA.expectCounter("herald_gossip_authentication_failures_total").totalValue) ?? 0
+                return (failures >= 1 ? true : nil, "failures: \(failures)")
+            }
+            #expect(await a.members.map(\.name) == ["node-a"])
+            #expect(await b.members.map(\.name) == ["node-b"])
+        }
+    }
+
+    @Test func plaintextIsRefusedByASealedNode() async throws {
+        let metricsA = TestMetrics(), metricsB = TestMetrics()
+        let (a, transportA) = try await Self.node("node-a", key: Self.key, metrics: metricsA)
+        let (b, _) = try await Self.node("node-b", key: nil, seeds: [transportA.localAddress], metrics: metricsB)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await a.run() }
+            group.addTask { try await b.run() }
+            defer { group.cancelAll() }
+            _ = try await waitFor("node-a to drop node-b's plaintext join") {
+                let failures = (try? metricsA.expectCounter("herald_gossip_authentication_failures_total").totalValue) ?? 0
+                return (failures >= 1 ? true : nil, "failures: \(failures)")
+            }
+            #expect(await a.members.map(\.name) == ["node-a"])
+        }
+    }
+
+    @Test(arguments: ["192.0.2.1:7946", "[2001:db8::1]:7946", "0.0.0.0:0"])
+    func addressesParse(text: String) throws {
+        #expect(try GossipAddress(parsing: text).description == text)
+    }
+
+    @Test(arguments: ["node-a:7946", "192.0.2.1", "192.0.2.1:70000", "2001:db8::1:7946", "[2001:db8::1]7946", "256.0.0.1:1", ":7946"])
+    func badAddressesAreRefused(text: String) {
+        #expect(throws: GossipAddressError.self) { try GossipAddress(parsing: text) }
+    }
+}

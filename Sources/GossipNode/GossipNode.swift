@@ -36,6 +36,9 @@ public actor GossipNode: Service {
 
     public nonisolated let changes: AsyncStream<Member>
     private let changesContinuation: AsyncStream<Member>.Continuation
+    /// Packets the state machine wants sent, drained by `sendLoop` so the actor never waits on a socket.
+    private nonisolated let outbound: AsyncStream<(bytes: [UInt8], to: GossipAddress, stream: Bool)>
+    private let outboundContinuation: AsyncStream<(bytes: [UInt8], to: GossipAddress, stream: Bool)>.Continuation
     private let options: Options
     private let transport: any GossipTransport
     private let logger: Logger
@@ -57,6 +60,8 @@ public actor GossipNode: Service {
                         metadata: options.metadata)
         membership = Membership(me: me, configuration: options.configuration, random: SystemRandomNumberGenerator(), now: .zero)
         (changes, changesContinuation) = AsyncStream.makeStream(of: Member.self, bufferingPolicy: .bufferingNewest(4096))
+        (outbound, outboundContinuation) = AsyncStream.makeStream(of: (bytes: [UInt8], to: GossipAddress, stream: Bool).self,
+                                                                  bufferingPolicy: .bufferingNewest(4096))
     }
 
     /// Every member known, itself included.
@@ -72,12 +77,16 @@ public actor GossipNode: Service {
         ])
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.receive() }
-            do {
-                try await cancelWhenGracefulShutdown { try await self.tickLoop() }
-            } catch {}
-            await leave()
+            await withDiscardingTaskGroup { senders in
+                senders.addTask { await self.sendLoop() }
+                do {
+                    try await cancelWhenGracefulShutdown { try await self.tickLoop() }
+                } catch {}
+                await leave()
+                outboundContinuation.finish()
+            }
+            // Every packet handed to the transport has been sent (or failed); now the sockets can go.
             await transport.close()
-            await group.waitForAll()
         }
         changesContinuation.finish()
         logger.notice("gossip stopped", metadata: ["member": "\(options.name)"])
@@ -91,6 +100,22 @@ public actor GossipNode: Service {
             joinIfAlone(now: now)
             perform(membership.tick(now: now))
             try await clock.sleep(for: options.tickInterval)
+        }
+    }
+
+    private nonisolated func sendLoop() async {
+        let (transport, metrics, logger) = (self.transport, self.metrics, self.logger)
+        await withDiscardingTaskGroup { group in
+            for await packet in outbound {
+                group.addTask {
+                    do {
+                        try await transport.send(packet.bytes, to: packet.to, stream: packet.stream)
+                    } catch {
+                        metrics.sendFailures.increment()
+                        logger.debug("send failed", metadata: ["to": "\(packet.to)", "error": "\(error)"])
+                    }
+                }
+            }
         }
     }
 
@@ -177,15 +202,7 @@ public actor GossipNode: Service {
                 // Full state goes on a stream (it can be large, and join and leave must arrive); the rest on datagrams.
                 let stream = if case .state = message { true } else { false }
                 metrics.sent(bytes: bytes.count, stream: stream)
-                let transport = self.transport, metrics = self.metrics, logger = self.logger
-                Task {
-                    do {
-                        try await transport.send(bytes, to: address, stream: stream)
-                    } catch {
-                        metrics.sendFailures.increment()
-                        logger.debug("send failed", metadata: ["to": "\(address)", "error": "\(error)"])
-                    }
-                }
+                outboundContinuation.yield((bytes, address, stream))
             }
         }
         metrics.members.record(membership.liveMembers.count)

@@ -96,3 +96,27 @@ public var heraldSpeakerBinary: String? {
     let path = packageRoot.appendingPathComponent(".build/debug/herald-speaker").path
     return FileManager.default.isExecutableFile(atPath: path) ? path : nil
 }
+
+/// A network namespace of the test's own with loopback up; `with(name:)` removes it afterwards, with every
+/// process still running in it, also when the body throws.
+public enum NetworkNamespace {
+    public static func with<T>(name: String, _ body: () async throws -> T) async throws -> T {
+        _ = try await Command.run(["ip", "netns", "del", name], check: false)
+        _ = try await Command.run(["ip", "netns", "add", name])
+        do {
+            _ = try await Command.run(["ip", "-n", name, "link", "set", "lo", "up"])
+            let result = try await body()
+            try await remove(name)
+            return result
+        } catch {
+            try? await remove(name)
+            throw error
+        }
+    }
+
+    static func remove(_ name: String) async throws {
+        let pids = try await Command.run(["ip", "netns", "pids", name], check: false).output
+        for pid in pids.split(separator: "\n").compactMap({ pid_t($0) }) { kill(pid, SIGKILL) }
+        _ = try await Command.run(["ip", "netns", "del", name])
+    }
+}

@@ -52,6 +52,22 @@ import Testing
         #expect(simulator.events.contains { $0.member.status == .suspect }, "the loss did cause suspicions, all refuted")
     }
 
+    /// Datagrams duplicated (20%) and delayed anywhere from 0.2 to 30 ms, so they overtake each other: the
+    /// protocol converges, detects a crash and declares nobody else dead.
+    @Test func duplicationAndReorderingAreHarmless() throws {
+        var simulator = Simulator(nodes: 10, configuration: .lanFast, seed: 13)
+        simulator.duplication = 0.20
+        simulator.delay = .microseconds(200)...(.milliseconds(30))
+        simulator.joinAll()
+        #expect(simulator.run(until: { $0.converged(alive: Self.all10) }, limit: .seconds(10)) != nil)
+        simulator.run(for: .seconds(60))
+        simulator.crash("node-7")
+        let result = simulator.run(until: { $0.everyone(sees: "node-7", as: .dead) }, limit: .seconds(10))
+        let took = try #require(result)
+        #expect(took < .seconds(2), "detection took \(took) with 30 ms of reordering")
+        #expect(simulator.events.allSatisfy { $0.member.status != .dead || $0.member.name == "node-7" })
+    }
+
     @Test func gracefulLeaveIsSeenAtOnce() throws {
         var simulator = Simulator(nodes: 10, configuration: .lanFast, seed: 4)
         simulator.joinAll()

@@ -89,7 +89,8 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
 
     public func member(named name: String) -> Member? { name == me.name ? me : others[name] }
 
-    var liveCount: Int { others.values.filter(\.isLive).count + 1 }
+    /// Alive and suspect members, itself included (counted without building a list: it is on every message's path).
+    public var liveCount: Int { others.values.reduce(1) { $0 + ($1.isLive ? 1 : 0) } }
 
     private var multiplier: Int64 { Int64(awareness + 1) }
 
@@ -152,6 +153,25 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
     }
 
     // MARK: Time
+
+    /// The earliest time at which `tick` has something to do, given no message arrives before: a driver can
+    /// sleep until then instead of ticking on a fixed short period. Receiving a message can bring it forward.
+    public var nextDeadline: Duration {
+        guard me.status != .left else { return .seconds(Int64.max / 2) }
+        var deadline = nextPushPullAt
+        if let pending = probe {
+            if !pending.indirectSent { deadline = min(deadline, pending.sentAt + configuration.probeTimeout * multiplier) }
+            deadline = min(deadline, pending.sentAt + configuration.probeInterval * multiplier)
+        } else {
+            deadline = min(deadline, nextProbeAt)
+        }
+        if !broadcasts.isEmpty { deadline = min(deadline, nextGossipAt) }
+        for relay in relays.values { deadline = min(deadline, relay.deadline) }
+        for suspicion in suspicions.values {
+            deadline = min(deadline, suspicion.finalProbe ?? suspicion.start + suspicionTimeout(confirmations: suspicion.confirmations.count))
+        }
+        return deadline
+    }
 
     /// Advances the protocol to `now`: probe timeouts, indirect probes, suspicions, the next probe. Call it at
     /// least every few milliseconds; extra calls are harmless.

@@ -18,12 +18,12 @@ public actor GossipNode: Service {
         public var configuration: GossipConfiguration
         /// nil only with `--insecure-gossip`: packets are then sent and accepted in plaintext.
         public var keyring: Keyring?
-        /// How often the state machine's timers are checked.
+        /// The longest the state machine's timers go unchecked; they are also checked at each deadline.
         public var tickInterval: Duration
 
         public init(name: String, advertiseAddress: GossipAddress? = nil, metadata: [String: String] = [:],
                     seeds: [GossipAddress] = [], configuration: GossipConfiguration = .lanFast, keyring: Keyring?,
-                    tickInterval: Duration = .milliseconds(5)) {
+                    tickInterval: Duration = .milliseconds(25)) {
             self.name = name
             self.advertiseAddress = advertiseAddress
             self.metadata = metadata
@@ -94,12 +94,16 @@ public actor GossipNode: Service {
 
     // MARK: Loops
 
+    /// Ticks the state machine when its next deadline comes, and at least every `tickInterval` (a message
+    /// received in between can bring a deadline forward; `handle` ticks at once for those already due).
+    /// Idle, a member wakes about 40 times a second instead of 200.
     private func tickLoop() async throws {
         while true {
             let now = clock.now - start
             joinIfAlone(now: now)
             perform(membership.tick(now: now))
-            try await clock.sleep(for: options.tickInterval)
+            let wake = min(membership.nextDeadline, now + options.tickInterval)
+            try await clock.sleep(until: start + max(wake, now + .milliseconds(1)))
         }
     }
 
@@ -145,7 +149,9 @@ public actor GossipNode: Service {
             logger.debug("dropped a malformed packet", metadata: ["source": "\(packet.source)", "error": "\(error)"])
             return
         }
-        perform(membership.receive(envelope, now: clock.now - start))
+        let now = clock.now - start
+        perform(membership.receive(envelope, now: now))
+        if membership.nextDeadline <= now { perform(membership.tick(now: now)) }
     }
 
     // MARK: Joining and leaving
@@ -189,6 +195,7 @@ public actor GossipNode: Service {
             switch action {
             case .changed(let member):
                 metrics.changed(to: member.status)
+                metrics.members.record(membership.liveCount)
                 logger.info("member \(member.status)", metadata: [
                     "member": "\(member.name)", "address": "\(member.address)", "incarnation": "\(member.incarnation)",
                 ])
@@ -205,7 +212,6 @@ public actor GossipNode: Service {
                 outboundContinuation.yield((bytes, address, stream))
             }
         }
-        metrics.members.record(membership.liveMembers.count)
     }
 
     private func seal(_ message: GossipMessage) -> [UInt8] {

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Membership on real sockets: N `herald-speaker gossip` processes on loopback inside a network namespace
 that scripts/bench-gossip-net made, random loss injected with nftables on the gossip UDP ports (no netem on
-these machines). For each profile and loss: kill -9 of a random member, time until every other member
+these machines). The profile `memberlist` runs the real hashicorp/memberlist instead (Benchmarks/memberlist-peer,
+its LAN defaults, the same output format), as the baseline measured side by side. For each profile and loss: kill -9 of a random member, time until every other member
 printed it dead; SIGTERM of one, time until every other printed it left; false deaths (a member declared dead
 that was running); traffic per member from the namespace's loopback counters. Prints a Markdown table.
 
@@ -17,6 +18,7 @@ import tempfile
 import time
 
 BINARY, NODES, TRIALS = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+MEMBERLIST_PEER = os.environ.get("MEMBERLIST_PEER", "")
 PROFILES = sys.argv[4].split(",")
 LOSSES = [int(x) for x in sys.argv[5].split(",")]
 BASE_PORT = 21000
@@ -62,10 +64,13 @@ class Cluster:
         path = os.path.join(self.workdir, f"{self.profile}-{name}-{now_ms()}.out")
         out = open(path, "w")
         self.outputs[name] = path
-        self.processes[name] = subprocess.Popen(
-            [BINARY, "gossip", "--name", name, "--bind", f"127.0.0.1:{BASE_PORT + index}", "--profile", self.profile,
-             "--secret-file", self.keyfile, "--peers", f"127.0.0.1:{BASE_PORT}", "--log-level", "error"],
-            stdout=out, stderr=subprocess.STDOUT)
+        common = ["--name", name, "--bind", f"127.0.0.1:{BASE_PORT + index}", "--secret-file", self.keyfile,
+                  "--peers", f"127.0.0.1:{BASE_PORT}"]
+        if self.profile == "memberlist":
+            command = [MEMBERLIST_PEER, *common]
+        else:
+            command = [BINARY, "gossip", *common, "--profile", self.profile, "--log-level", "error"]
+        self.processes[name] = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
 
     def changes(self, observer):
         result = []
@@ -154,12 +159,13 @@ def run(profile, loss, keyfile, workdir):
         t0 = now_ms()
         cluster.processes[leaver].send_signal(signal.SIGTERM)
         cluster.processes[leaver].wait(timeout=10)
-        left = cluster.wait(others, leaver, "left", 10)
+        # memberlist reports a member that left like a dead one (see memberlist-peer).
+        left = cluster.wait(others, leaver, "dead" if profile == "memberlist" else "left", 10)
         leave_ms = None if left is None else left - t0
         false_deaths = 0
         for observer in others:
             for change in cluster.changes(observer):
-                if change["status"] != "dead":
+                if change["status"] != "dead" or (change["member"] == leaver and change["time_ms"] >= t0):
                     continue
                 windows = killed_at.get(change["member"], [])
                 if not any(start <= change["time_ms"] <= end + 1000 for start, end in windows):

@@ -34,6 +34,9 @@ public actor GossipNode: Service {
         }
     }
 
+    /// memberlist's UDP buffer size: a datagram that fits an Ethernet frame with room for tunnel headers.
+    static let maxDatagramSize = 1400
+
     public nonisolated let changes: AsyncStream<Member>
     private let changesContinuation: AsyncStream<Member>.Continuation
     /// Packets the state machine wants sent, drained by `sendLoop` so the actor never waits on a socket.
@@ -206,8 +209,10 @@ public actor GossipNode: Service {
                     continue
                 }
                 let bytes = seal(message)
-                // Full state goes on a stream (it can be large, and join and leave must arrive); the rest on datagrams.
-                let stream = if case .state = message { true } else { false }
+                // Full state goes on a stream (it can be large, and join and leave must arrive); the rest on
+                // datagrams, unless a member's metadata made one too large to send without IP fragmentation.
+                let isState = if case .state = message { true } else { false }
+                let stream = isState || bytes.count > Self.maxDatagramSize
                 metrics.sent(bytes: bytes.count, stream: stream)
                 outboundContinuation.yield((bytes, address, stream))
             }

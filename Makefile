@@ -4,7 +4,7 @@ SWIFT ?= swift
 FUZZ_RUNS ?= 100000
 FUZZ_BUILD := .build-fuzz
 
-.PHONY: test deps build unit-test fuzz-smoke fuzz bench bench-gossip bench-build demo clean
+.PHONY: cluster-up cluster-down test deps build unit-test fuzz-smoke fuzz bench bench-gossip bench-build demo clean
 
 ## test: install missing system packages, build everything, run every test and a bounded fuzz run,
 ##       and build the benchmarks so they cannot rot (running them is `make bench`)
@@ -17,8 +17,9 @@ deps:
 build: deps
 	$(SWIFT) build --build-tests
 
+## unit-test: every Swift test, with a real kube-apiserver (scripts/dev-cluster) started for the run
 unit-test: build
-	set -o pipefail; $(SWIFT) test --skip-build 2>&1 | tee .build/unit-test.log
+	scripts/run-tests
 
 ## fuzz-smoke: each fuzzer over its seed corpus plus $(FUZZ_RUNS) generated inputs (bounded, part of `make test`)
 fuzz-smoke: deps
@@ -39,8 +40,22 @@ bench-gossip:
 bench-build:
 	cd Benchmarks && $(SWIFT) build -c release
 
+## cluster-up / cluster-down: the local etcd + kube-apiserver (scripts/dev-cluster; prints the KUBECONFIG to use)
+cluster-up:
+	scripts/dev-cluster up
+
+cluster-down:
+	scripts/dev-cluster down
+
 demo:
-	@echo "make demo: the lab demo (a local kube-apiserver, speakers in network namespaces) is not built yet;"
+	@echo "make ## cluster-up / cluster-down: the local etcd + kube-apiserver (scripts/dev-cluster; prints the KUBECONFIG to use)
+cluster-up:
+	scripts/dev-cluster up
+
+cluster-down:
+	scripts/dev-cluster down
+
+demo: the lab demo (a local kube-apiserver, speakers in network namespaces) is not built yet;"
 	@echo "it arrives with the speaker (issue 7). Today: 'make test' and 'make bench'."
 	@exit 2
 

@@ -20,7 +20,9 @@ let package = Package(
         .library(name: "Gossip", targets: ["Gossip"]),
         .library(name: "GossipSimulation", targets: ["GossipSimulation"]),
         .library(name: "GossipNode", targets: ["GossipNode"]),
+        .library(name: "KubeAPI", targets: ["KubeAPI"]),
         .executable(name: "herald-speaker", targets: ["herald-speaker"]),
+        .executable(name: "herald-controller", targets: ["herald-controller"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
@@ -30,6 +32,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/jpsim/Yams.git", "5.0.1"..<"7.0.0"),
     ],
     targets: [
         // Pure model: addresses, pools, selectors, allocator, election ranking. No I/O, no clock.
@@ -59,6 +64,44 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // The Kubernetes API: kubeconfig, typed resources (MetalLB's CRDs included), list/watch informers,
+        // merge patches, Events, Lease leader election; a protocol with an HTTP client on AsyncHTTPClient.
+        .target(
+            name: "KubeAPI",
+            dependencies: [
+                "HeraldCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
+        // The in-memory KubeClient with the server's semantics, for fast tests.
+        .target(name: "KubeAPITesting", dependencies: ["KubeAPI"], swiftSettings: strict),
+        // The controller's reconciler: Services + pools in, status and Events out, leader-elected.
+        .target(
+            name: "HeraldController",
+            dependencies: [
+                "HeraldCore", "KubeAPI",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "herald-controller",
+            dependencies: [
+                "HeraldController", "KubeAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -122,6 +165,21 @@ let package = Package(
         ),
         // Helpers for tests only: network namespaces, processes, deadlines, skip traits.
         .target(name: "HeraldTestSupport", dependencies: ["CLinuxNet"], swiftSettings: strict),
+        .testTarget(
+            name: "KubeAPITests",
+            dependencies: ["KubeAPI", "KubeAPITesting", "HeraldTestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "HeraldControllerTests",
+            dependencies: [
+                "HeraldController", "KubeAPI", "KubeAPITesting", "HeraldTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         .testTarget(name: "GossipTests", dependencies: ["Gossip", "GossipSimulation"], swiftSettings: strict),
         .testTarget(
             name: "GossipNodeTests",

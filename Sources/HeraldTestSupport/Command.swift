@@ -21,34 +21,66 @@ public struct CommandError: Error, CustomStringConvertible {
 
 /// Runs programs for tests: every run is bounded in time.
 public enum Command {
-    /// Runs `arguments` to completion, or kills it after `limit`.
+    /// Runs `arguments` (looked up on PATH) to completion, or kills it after `limit`.
+    ///
+    /// Output goes to temporary files, not pipes: a program that leaves a daemon behind (which inherits the
+    /// descriptors) would otherwise keep a pipe open and the read would never end. Spawned like
+    /// `BackgroundProcess`, with an empty signal mask.
     @discardableResult
     public static func run(_ arguments: [String], limit: Duration = .seconds(30), check: Bool = true) async throws -> CommandResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Read both pipes while the process runs, so a chatty one cannot fill a pipe and block.
-        async let out = Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
-        async let err = Task.detached { errors.fileHandleForReading.readDataToEndOfFile() }.value
+        let directory = FileManager.default.temporaryDirectory.path
+        let outPath = "\(directory)/herald-command-\(UUID().uuidString).out", errPath = outPath.dropLast(4) + ".err"
+        defer { unlink(outPath); unlink(String(errPath)) }
+        let child = try spawn(arguments, stdout: outPath, stderr: String(errPath))
         let deadline = ContinuousClock.now + limit
-        while process.isRunning {
+        var status: Int32 = 0
+        while waitpid(child, &status, WNOHANG) != child {
             if ContinuousClock.now > deadline {
-                process.terminate()
-                process.waitUntilExit()
-                throw CommandError(command: arguments, result: nil)
+                kill(child, SIGKILL)
+                _ = waitpid(child, nil, 0)
+                throw CommandError(command: arguments, result: CommandResult(status: -1, output: read(outPath), errorOutput: "killed after \(limit)"))
             }
-            try await Task.sleep(for: .milliseconds(10))
+            try await Task.sleep(for: .milliseconds(5))
         }
-        let result = CommandResult(status: process.terminationStatus,
-                                   output: String(decoding: await out, as: UTF8.self),
-                                   errorOutput: String(decoding: await err, as: UTF8.self))
+        let signal = status & 0x7f
+        let result = CommandResult(status: signal == 0 ? (status >> 8) & 0xff : 128 + signal, output: read(outPath),
+                                   errorOutput: read(String(errPath)))
         if check && !result.succeeded { throw CommandError(command: arguments, result: result) }
         return result
+    }
+
+    private static func read(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+
+    /// posix_spawnp with stdin from /dev/null, stdout and stderr to files, an empty signal mask and default
+    /// dispositions (the test runner's threads block signals, and children would inherit that).
+    static func spawn(_ arguments: [String], stdout: String, stderr: String?) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        if let stderr {
+            posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        } else {
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var child = pid_t()
+        let result = posix_spawnp(&child, arguments[0], &actions, &attributes, argv, environ)
+        guard result == 0 else {
+            throw CommandError(command: arguments, result: CommandResult(status: -1, output: "", errorOutput: String(cString: strerror(result))))
+        }
+        return child
     }
 
     /// Whether `tool` is on PATH.
@@ -73,29 +105,7 @@ public final class BackgroundProcess: @unchecked Sendable {
     public init(_ arguments: [String]) throws {
         self.arguments = arguments
         log = FileManager.default.temporaryDirectory.appendingPathComponent("herald-test-\(UUID().uuidString).log").path
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t(), all = sigset_t()
-        sigemptyset(&none)
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var child = pid_t()
-        let result = posix_spawnp(&child, arguments[0], &actions, &attributes, argv, environ)
-        guard result == 0 else {
-            throw CommandError(command: arguments, result: CommandResult(status: -1, output: "", errorOutput: String(cString: strerror(result))))
-        }
-        pid = child
+        pid = try Command.spawn(arguments, stdout: log, stderr: nil)
     }
 
     public var isRunning: Bool { reap() == nil }

@@ -120,3 +120,20 @@ public enum NetworkNamespace {
         _ = try await Command.run(["ip", "netns", "del", name])
     }
 }
+
+/// The kubeconfig of the real kube-apiserver `scripts/dev-cluster up` started (`make test` exports it).
+public var testKubeconfig: String? {
+    ProcessInfo.processInfo.environment["HERALD_TEST_KUBECONFIG"].flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+}
+
+extension Trait where Self == ConditionTrait {
+    /// Skips, with the reason printed, when no real kube-apiserver is running for the tests.
+    public static var needsAPIServer: Self {
+        .enabled(if: testKubeconfig != nil, "no kube-apiserver: HERALD_TEST_KUBECONFIG is not set (run scripts/dev-cluster up and export what it prints)")
+    }
+}
+
+/// `kubectl` against the test apiserver.
+public func kubectl(_ arguments: String..., check: Bool = true) async throws -> CommandResult {
+    try await Command.run(["kubectl", "--kubeconfig", testKubeconfig ?? "/nonexistent"] + arguments, check: check)
+}

@@ -1,0 +1,301 @@
+public import HeraldCore
+public import KubeAPI
+public import Logging
+public import ServiceLifecycle
+
+/// `herald-controller`'s work: gives `type: LoadBalancer` Services of Herald's class IPs from the
+/// `IPAddressPool`s and writes them into `status.loadBalancer.ingress` (plus the
+/// `metallb.io/ip-allocated-from-pool` annotation), and takes them back when Services go away or change.
+///
+/// Only the leader writes. On becoming the leader it first rebuilds the allocator from the IPs every Service
+/// already carries, so a restart, a new leader or a takeover from MetalLB moves no IP; only then does it
+/// assign. A pool edit keeps every assignment that is still valid. Bad pools and bad Services are reported
+/// with Events and left out; everything else keeps working.
+public actor AllocationController: ServiceLifecycle.Service {
+    public struct Options: Sendable {
+        /// Where `IPAddressPool`s (and the leader Lease) live.
+        public var namespace: String
+        public var loadBalancerClass: String?
+        /// nil: always lead (`--leader-elect=false`, one replica).
+        public var leaderElection: LeaderElector.Timing?
+        public var identity: String
+
+        public init(namespace: String = "herald-system", loadBalancerClass: String? = nil,
+                    leaderElection: LeaderElector.Timing? = LeaderElector.Timing(), identity: String) {
+            self.namespace = namespace
+            self.loadBalancerClass = loadBalancerClass
+            self.leaderElection = leaderElection
+            self.identity = identity
+        }
+    }
+
+    enum Work: Sendable {
+        case service(String)
+        case pools
+        case namespace(String)
+        case synced
+        case leadership(Bool)
+        /// Services whose last write failed (apiserver away, refused): try them again.
+        case retry
+    }
+
+    private let client: any KubeClient
+    private let options: Options
+    private let builder: ServiceRequestBuilder
+    private let logger: Logger
+    private let events: EventRecorder
+    private let services: Informer<KubernetesService>
+    private let pools: Informer<IPAddressPool>
+    private let namespaces: Informer<Namespace>
+    private let work: AsyncStream<Work>
+    private let workContinuation: AsyncStream<Work>.Continuation
+    private var allocator = Allocator(pools: [])
+    private var leading = false
+    private var ready = false
+    /// Pool problems already reported, so a resync does not repeat their Events.
+    private var reportedPoolErrors: Set<String> = []
+    /// Services whose status could not be written; retried every `retryInterval`.
+    private var pendingWrites: Set<String> = []
+    /// The last failure reported per Service, with the Service's resourceVersion: a resync that fails the same
+    /// unchanged Service again does not log or record it again.
+    private var reportedFailures: [String: String] = [:]
+    static let retryInterval: Duration = .seconds(2)
+
+    public init(client: any KubeClient, options: Options, logger: Logger) {
+        self.client = client
+        self.options = options
+        self.logger = logger
+        builder = ServiceRequestBuilder(loadBalancerClass: options.loadBalancerClass)
+        events = EventRecorder(client: client, component: "herald-controller", logger: logger)
+        services = Informer(client: client, logger: logger)
+        pools = Informer(client: client, namespace: options.namespace, logger: logger)
+        namespaces = Informer(client: client, logger: logger)
+        (work, workContinuation) = AsyncStream.makeStream(of: Work.self)
+    }
+
+    /// The current assignments (for tests and `explain`).
+    public var assignments: [Assignment] { allocator.assignments }
+    public var isLeader: Bool { leading }
+
+    public func run() async throws {
+        let elector = options.leaderElection.map {
+            LeaderElector(client: client, namespace: options.namespace, name: "herald-controller", identity: options.identity,
+                          timing: $0, logger: logger)
+        }
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.services.run() }
+            group.addTask { await self.pools.run() }
+            group.addTask { await self.namespaces.run() }
+            group.addTask { await self.forward(self.services.events) { .service($0) } }
+            group.addTask { await self.forward(self.pools.events) { _ in .pools } }
+            group.addTask { await self.forward(self.namespaces.events) { .namespace($0) } }
+            if let elector {
+                group.addTask { await elector.run() }
+                group.addTask { for await leading in elector.leadership { self.workContinuation.yield(.leadership(leading)) } }
+            } else {
+                workContinuation.yield(.leadership(true))
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: Self.retryInterval)
+                    self.workContinuation.yield(.retry)
+                }
+            }
+            await cancelWhenGracefulShutdown {
+                for await item in self.work { await self.handle(item) }
+            }
+            // Shutting down: stop every loop (the elector releases its Lease on the way out).
+            group.cancelAll()
+        }
+    }
+
+    /// Turns an informer's events into work: the object's key, or `.synced`.
+    private nonisolated func forward<R: KubeResource>(_ stream: AsyncStream<InformerEvent<R>>, _ make: @escaping @Sendable (String) -> Work) async {
+        for await event in stream {
+            switch event {
+            case .added(let object), .deleted(let object), .updated(_, let object): workContinuation.yield(make(object.key))
+            case .synced: workContinuation.yield(.synced)
+            }
+        }
+    }
+
+    // MARK: Work
+
+    private func handle(_ item: Work) async {
+        switch item {
+        case .leadership(let now):
+            leading = now
+            ready = false
+            if leading { await resyncIfReady() }
+        case .synced:
+            if !ready { await resyncIfReady() } else { await reconcileAll() }
+        case .pools:
+            guard ready else { return }
+            await applyPools()
+            await reconcileAll()
+        case .namespace(let name):
+            guard ready else { return }
+            for key in await services.objects.keys.sorted() where key.hasPrefix(name + "/") { await reconcile(key) }
+        case .service(let key):
+            guard ready else { return }
+            await reconcile(key)
+        case .retry:
+            guard ready, !pendingWrites.isEmpty else { return }
+            let keys = pendingWrites.sorted()
+            pendingWrites.removeAll()
+            for key in keys { await reconcile(key) }
+        }
+    }
+
+    /// Once leading and every cache is full: pools, then the IPs Services already hold, then everything else.
+    private func resyncIfReady() async {
+        guard leading, await services.hasSynced, await pools.hasSynced, await namespaces.hasSynced else { return }
+        allocator = Allocator(pools: [])
+        await applyPools()
+        let all = await services.objects
+        var held: [Allocator.HeldAddresses] = []
+        for service in all.values where builder.serves(service) && !service.ingressIPs.isEmpty {
+            guard let request = try? builder.request(for: service, namespaceLabels: await namespaceLabels(service)) else { continue }
+            let ips = service.ingressIPs.compactMap { try? IPAddress(parsing: $0) }
+            held.append(Allocator.HeldAddresses(request: request, ips: ips))
+        }
+        let failures = allocator.rebuild(from: held)
+        logger.notice("rebuilt assignments from Service status", metadata: [
+            "kept": "\(allocator.assignments.count)", "conflicts": "\(failures.count)",
+        ])
+        ready = true
+        await reconcileAll()
+    }
+
+    private func applyPools() async {
+        let objects = await pools.objects.values.sorted { $0.key < $1.key }
+        var specs: [PoolSpec] = []
+        var byName: [String: IPAddressPool] = [:]
+        for object in objects {
+            byName[object.metadata.name ?? ""] = object
+            do { specs.append(try object.poolSpec()) } catch {
+                await reportPool(object, "\(error)")
+            }
+        }
+        let result = PoolValidator.validate(specs)
+        for error in result.errors {
+            if let object = byName[error.pool] { await reportPool(object, error.description) }
+        }
+        for warning in result.warnings { logger.warning("pool warning", metadata: ["pool": "\(warning.pool)", "detail": "\(warning.detail)"]) }
+        let dropped = allocator.updatePools(result.pools)
+        for (service, failure) in dropped {
+            logger.notice("assignment no longer valid after a pool change", metadata: ["service": "\(service)", "reason": "\(failure)"])
+        }
+    }
+
+    private func reportPool(_ pool: IPAddressPool, _ message: String) async {
+        let identity = "\(pool.key)|\(pool.metadata.resourceVersion ?? "")|\(message)"
+        guard reportedPoolErrors.insert(identity).inserted else { return }
+        logger.error("invalid IPAddressPool left out", metadata: ["pool": "\(pool.key)", "error": "\(message)"])
+        await events.record(.warning, reason: "InvalidConfiguration", message: message, about: pool.reference)
+    }
+
+    private func reconcileAll() async {
+        let keys = Set(await services.objects.keys).union(allocator.assignments.map(\.service.description))
+        for key in keys.sorted() { await reconcile(key) }
+    }
+
+    private func namespaceLabels(_ service: KubernetesService) async -> [String: String] {
+        await namespaces.object(forKey: service.metadata.namespace ?? "")?.metadata.labels ?? [:]
+    }
+
+    // MARK: One Service
+
+    private func reconcile(_ key: String) async {
+        let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { return }
+        let serviceKey = ServiceKey(namespace: parts[0], name: parts[1])
+        guard let service = await services.object(forKey: key) else {
+            reportedFailures[key] = nil
+            if let released = allocator.release(serviceKey) {
+                logger.info("released", metadata: ["service": "\(key)", "ips": "\(released.ips)"])
+            }
+            return
+        }
+        guard builder.serves(service) else {
+            // No longer ours (type or class changed): give the IPs back and clear what we wrote.
+            if allocator.release(serviceKey) != nil || service.metadata.annotations?[Annotations.allocatedFromPool] != nil {
+                await clear(service, reason: "the Service is no longer a LoadBalancer of this class")
+            }
+            return
+        }
+        let request: AllocationRequest
+        do {
+            request = try builder.request(for: service, namespaceLabels: await namespaceLabels(service))
+        } catch {
+            await fail(service, serviceKey, error)
+            return
+        }
+        let assignment: Assignment
+        do {
+            assignment = try allocator.assign(request)
+        } catch {
+            await fail(service, serviceKey, error)
+            return
+        }
+        reportedFailures[service.key] = nil
+        await publish(assignment, on: service)
+    }
+
+    private func fail(_ service: KubernetesService, _ key: ServiceKey, _ failure: AllocationFailure) async {
+        let held = allocator.release(key)
+        let identity = "\(service.metadata.resourceVersion ?? "")|\(failure.message)"
+        if reportedFailures[service.key] != identity {
+            reportedFailures[service.key] = identity
+            logger.warning("allocation failed", metadata: ["service": "\(key)", "reason": "\(failure)"])
+            await events.record(.warning, reason: "AllocationFailed", message: "Failed to allocate IP for \"\(key)\": \(failure.message)",
+                                about: service.reference)
+        }
+        if held != nil || !service.ingressIPs.isEmpty { await clear(service, reason: failure.message) }
+    }
+
+    /// Writes the assignment where it differs from what the Service shows.
+    private func publish(_ assignment: Assignment, on service: KubernetesService) async {
+        let ips = assignment.ips.map(\.description)
+        let namespace = service.metadata.namespace, name = service.metadata.name ?? ""
+        do {
+            if service.metadata.annotations?[Annotations.allocatedFromPool] != assignment.pool {
+                _ = try await client.mergePatch(KubernetesService.self, namespace: namespace, name: name,
+                                                patch: ["metadata": ["annotations": [Annotations.allocatedFromPool: .string(assignment.pool)]]])
+            }
+            if service.ingressIPs != ips {
+                let ingress = JSONValue.array(ips.map { ["ip": .string($0)] })
+                _ = try await client.mergePatch(KubernetesService.self, namespace: namespace, name: name,
+                                                patch: ["status": ["loadBalancer": ["ingress": ingress]]], subresource: "status")
+                logger.info("assigned", metadata: ["service": "\(assignment.service)", "ips": "\(ips)", "pool": "\(assignment.pool)"])
+                await events.record(.normal, reason: "IPAllocated", message: "Assigned IP \(ips) from pool \"\(assignment.pool)\"",
+                                    about: service.reference)
+            }
+        } catch let error where error.code == .notFound {
+            // Deleted meanwhile: the informer's delete event releases it.
+        } catch {
+            // The apiserver went away or refused: the allocation stays in memory and the write is retried.
+            logger.warning("could not write the assignment; retrying", metadata: ["service": "\(assignment.service)", "error": "\(error)"])
+            pendingWrites.insert(service.key)
+        }
+    }
+
+    private func clear(_ service: KubernetesService, reason: String) async {
+        let namespace = service.metadata.namespace, name = service.metadata.name ?? ""
+        do {
+            if !service.ingressIPs.isEmpty {
+                _ = try await client.mergePatch(KubernetesService.self, namespace: namespace, name: name,
+                                                patch: ["status": ["loadBalancer": ["ingress": nil]]], subresource: "status")
+            }
+            if service.metadata.annotations?[Annotations.allocatedFromPool] != nil {
+                _ = try await client.mergePatch(KubernetesService.self, namespace: namespace, name: name,
+                                                patch: ["metadata": ["annotations": [Annotations.allocatedFromPool: nil]]])
+            }
+            await events.record(.normal, reason: "ClearAssignment", message: "Cleared the IP assignment: \(reason)", about: service.reference)
+        } catch let error where error.code == .notFound {
+        } catch {
+            logger.warning("could not clear the assignment; retrying", metadata: ["service": "\(service.key)", "error": "\(error)"])
+            pendingWrites.insert(service.key)
+        }
+    }
+}

@@ -1,0 +1,79 @@
+public import HeraldCore
+public import KubeAPI
+
+/// The MetalLB annotations Herald reads and writes, current and deprecated spellings.
+public enum Annotations {
+    public static let loadBalancerIPs = "metallb.io/loadBalancerIPs"
+    public static let addressPool = "metallb.io/address-pool"
+    public static let allowSharedIP = "metallb.io/allow-shared-ip"
+    /// Written by the controller: the pool the Service's IPs came from.
+    public static let allocatedFromPool = "metallb.io/ip-allocated-from-pool"
+    /// MetalLB's older `metallb.universe.tf/` spellings, still honoured when the new one is absent.
+    static let deprecatedPrefix = "metallb.universe.tf/"
+
+    /// The annotation's value under its current name, else under its deprecated one.
+    static func value(_ name: String, in annotations: [String: String]) -> String? {
+        if let value = annotations[name] { return value }
+        let suffix = name.dropFirst("metallb.io/".count)
+        return annotations[deprecatedPrefix + suffix]
+    }
+}
+
+/// How a Kubernetes Service becomes an allocation request, and whether it is Herald's to serve.
+public struct ServiceRequestBuilder: Sendable {
+    /// `--lb-class`: nil means Herald serves Services without a `loadBalancerClass` (the default class).
+    public var loadBalancerClass: String?
+
+    public init(loadBalancerClass: String? = nil) { self.loadBalancerClass = loadBalancerClass }
+
+    /// A `type: LoadBalancer` Service of Herald's class: with a class, exactly that class; without, Services
+    /// that name no class.
+    public func serves(_ service: KubernetesService) -> Bool {
+        guard service.spec?.type == "LoadBalancer" else { return false }
+        return service.spec?.loadBalancerClass == loadBalancerClass
+    }
+
+    /// The request for this Service; a bad annotation or field is an `.invalidRequest` failure naming it.
+    public func request(for service: KubernetesService, namespaceLabels: [String: String]) throws(AllocationFailure) -> AllocationRequest {
+        let meta = service.metadata
+        let annotations = meta.annotations ?? [:]
+        let spec = service.spec ?? KubernetesService.Spec()
+        let key = ServiceKey(namespace: meta.namespace ?? "", name: meta.name ?? "")
+        let requestedIPs = try AllocationRequest.parseRequestedIPs(
+            annotation: Annotations.value(Annotations.loadBalancerIPs, in: annotations), loadBalancerIP: spec.loadBalancerIP)
+        var ports: [ServicePort] = []
+        for (index, port) in (spec.ports ?? []).enumerated() {
+            let name = port.protocol ?? "TCP"
+            guard let transport = ServicePort.TransportProtocol(rawValue: name) else {
+                throw AllocationFailure(.invalidRequest, "spec.ports[\(index)].protocol \"\(name)\" is not TCP, UDP or SCTP")
+            }
+            guard let number = UInt16(exactly: port.port), number > 0 else {
+                throw AllocationFailure(.invalidRequest, "spec.ports[\(index)].port \(port.port) is not a port number")
+            }
+            ports.append(ServicePort(transport, number))
+        }
+        var families: [IPFamily] = []
+        for (index, name) in (spec.ipFamilies ?? []).enumerated() {
+            guard let family = IPFamily(rawValue: name) else {
+                throw AllocationFailure(.invalidRequest, "spec.ipFamilies[\(index)] \"\(name)\" is not IPv4 or IPv6")
+            }
+            families.append(family)
+        }
+        let policy: IPFamilyPolicy
+        if let name = spec.ipFamilyPolicy {
+            guard let parsed = IPFamilyPolicy(rawValue: name) else {
+                throw AllocationFailure(.invalidRequest, "spec.ipFamilyPolicy \"\(name)\" is not SingleStack, PreferDualStack or RequireDualStack")
+            }
+            policy = parsed
+        } else {
+            policy = .singleStack
+        }
+        let pool = Annotations.value(Annotations.addressPool, in: annotations).flatMap { $0.isEmpty ? nil : $0 }
+        return AllocationRequest(
+            service: key, labels: meta.labels ?? [:], namespaceLabels: namespaceLabels, requestedIPs: requestedIPs,
+            requestedPool: pool, sharingKey: Annotations.value(Annotations.allowSharedIP, in: annotations),
+            ports: ports, trafficPolicy: spec.externalTrafficPolicy == "Local" ? .local : .cluster,
+            selector: spec.selector ?? [:], ipFamilyPolicy: policy, ipFamilies: families,
+            createdAt: meta.creationTimestamp.flatMap(Timestamps.seconds) ?? 0)
+    }
+}

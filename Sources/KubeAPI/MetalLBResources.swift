@@ -1,0 +1,170 @@
+public import HeraldCore
+import Foundation
+
+/// `discovery.k8s.io/v1/EndpointSlice` (v1beta1 has the same shape for these fields; servers before 1.21
+/// serve only v1beta1: use `EndpointSlice.v1beta1` as the type there).
+public struct EndpointSlice: KubeResource {
+    public static let type = ResourceType(group: "discovery.k8s.io", version: "v1", plural: "endpointslices", kind: "EndpointSlice", namespaced: true)
+    public static let v1beta1 = ResourceType(group: "discovery.k8s.io", version: "v1beta1", plural: "endpointslices", kind: "EndpointSlice", namespaced: true)
+
+    public struct Conditions: Codable, Sendable, Hashable {
+        public var ready: Bool?
+        public var serving: Bool?
+        public var terminating: Bool?
+
+        public init(ready: Bool? = nil, serving: Bool? = nil, terminating: Bool? = nil) {
+            self.ready = ready
+            self.serving = serving
+            self.terminating = terminating
+        }
+    }
+
+    public struct Endpoint: Codable, Sendable, Hashable {
+        public var addresses: [String]
+        public var conditions: Conditions?
+        public var nodeName: String?
+        /// v1beta1 carries the node in `topology["kubernetes.io/hostname"]`.
+        public var topology: [String: String]?
+
+        public init(addresses: [String], conditions: Conditions? = nil, nodeName: String? = nil) {
+            self.addresses = addresses
+            self.conditions = conditions
+            self.nodeName = nodeName
+        }
+
+        public var node: String? { nodeName ?? topology?["kubernetes.io/hostname"] }
+    }
+
+    public var apiVersion: String?
+    public var kind: String? = "EndpointSlice"
+    public var metadata: ObjectMeta
+    public var addressType: String
+    public var endpoints: [Endpoint]?
+
+    public init(metadata: ObjectMeta, addressType: String, endpoints: [Endpoint], apiVersion: String = "discovery.k8s.io/v1") {
+        self.metadata = metadata
+        self.addressType = addressType
+        self.endpoints = endpoints
+        self.apiVersion = apiVersion
+    }
+
+    /// The Service this slice belongs to (`kubernetes.io/service-name`).
+    public var serviceName: String? { metadata.labels?["kubernetes.io/service-name"] }
+}
+
+/// `metallb.io/v1beta1/IPAddressPool`, as MetalLB defines it.
+public struct IPAddressPool: KubeResource {
+    public static let type = ResourceType(group: "metallb.io", version: "v1beta1", plural: "ipaddresspools", kind: "IPAddressPool", namespaced: true)
+
+    public struct ServiceAllocationSpec: Codable, Sendable, Hashable {
+        public var priority: Int?
+        public var namespaces: [String]?
+        public var namespaceSelectors: [LabelSelectorObject]?
+        public var serviceSelectors: [LabelSelectorObject]?
+
+        public init(priority: Int? = nil, namespaces: [String]? = nil, namespaceSelectors: [LabelSelectorObject]? = nil,
+                    serviceSelectors: [LabelSelectorObject]? = nil) {
+            self.priority = priority
+            self.namespaces = namespaces
+            self.namespaceSelectors = namespaceSelectors
+            self.serviceSelectors = serviceSelectors
+        }
+    }
+
+    public struct Spec: Codable, Sendable, Hashable {
+        public var addresses: [String]
+        public var autoAssign: Bool?
+        public var avoidBuggyIPs: Bool?
+        public var serviceAllocation: ServiceAllocationSpec?
+
+        public init(addresses: [String], autoAssign: Bool? = nil, avoidBuggyIPs: Bool? = nil, serviceAllocation: ServiceAllocationSpec? = nil) {
+            self.addresses = addresses
+            self.autoAssign = autoAssign
+            self.avoidBuggyIPs = avoidBuggyIPs
+            self.serviceAllocation = serviceAllocation
+        }
+    }
+
+    public var apiVersion: String? = "metallb.io/v1beta1"
+    public var kind: String? = "IPAddressPool"
+    public var metadata: ObjectMeta
+    public var spec: Spec
+
+    public init(metadata: ObjectMeta, spec: Spec) {
+        self.metadata = metadata
+        self.spec = spec
+    }
+
+    /// HeraldCore's model of this pool; selector errors name the field (`spec.serviceAllocation.namespaceSelectors[0]…`).
+    /// Address errors are found by `PoolValidator`, which sees all pools together.
+    public func poolSpec() throws(ResourceError) -> PoolSpec {
+        let path = "IPAddressPool \(metadata.key)"
+        var allocation: ServiceAllocation?
+        if let given = spec.serviceAllocation {
+            allocation = ServiceAllocation(
+                priority: given.priority ?? 0, namespaces: given.namespaces ?? [],
+                namespaceSelectors: try (given.namespaceSelectors ?? []).enumerated().map { index, selector throws(ResourceError) in
+                    try selector.labelSelector(path: "\(path): spec.serviceAllocation.namespaceSelectors[\(index)]")
+                },
+                serviceSelectors: try (given.serviceSelectors ?? []).enumerated().map { index, selector throws(ResourceError) in
+                    try selector.labelSelector(path: "\(path): spec.serviceAllocation.serviceSelectors[\(index)]")
+                })
+        }
+        return PoolSpec(name: metadata.name ?? "", addresses: spec.addresses, autoAssign: spec.autoAssign ?? true,
+                        avoidBuggyIPs: spec.avoidBuggyIPs ?? false, serviceAllocation: allocation,
+                        createdAt: metadata.creationTimestamp.flatMap(Timestamps.seconds) ?? 0)
+    }
+}
+
+/// `metallb.io/v1beta1/L2Advertisement`, as MetalLB defines it.
+public struct L2Advertisement: KubeResource {
+    public static let type = ResourceType(group: "metallb.io", version: "v1beta1", plural: "l2advertisements", kind: "L2Advertisement", namespaced: true)
+
+    public struct Spec: Codable, Sendable, Hashable {
+        public var ipAddressPools: [String]?
+        public var ipAddressPoolSelectors: [LabelSelectorObject]?
+        public var nodeSelectors: [LabelSelectorObject]?
+        public var interfaces: [String]?
+
+        public init(ipAddressPools: [String]? = nil, ipAddressPoolSelectors: [LabelSelectorObject]? = nil,
+                    nodeSelectors: [LabelSelectorObject]? = nil, interfaces: [String]? = nil) {
+            self.ipAddressPools = ipAddressPools
+            self.ipAddressPoolSelectors = ipAddressPoolSelectors
+            self.nodeSelectors = nodeSelectors
+            self.interfaces = interfaces
+        }
+    }
+
+    public var apiVersion: String? = "metallb.io/v1beta1"
+    public var kind: String? = "L2Advertisement"
+    public var metadata: ObjectMeta
+    public var spec: Spec?
+
+    public init(metadata: ObjectMeta, spec: Spec? = nil) {
+        self.metadata = metadata
+        self.spec = spec
+    }
+}
+
+extension LabelSelectorObject {
+    /// HeraldCore's selector, validated; errors are prefixed with `path`.
+    public func labelSelector(path: String) throws(ResourceError) -> LabelSelector {
+        var requirements: [LabelSelectorRequirement] = []
+        for (index, expression) in (matchExpressions ?? []).enumerated() {
+            guard let op = LabelSelectorRequirement.Operator(rawValue: expression.operator) else {
+                throw ResourceError("\(path).matchExpressions[\(index)].operator: \"\(expression.operator)\" is not In, NotIn, Exists or DoesNotExist")
+            }
+            requirements.append(LabelSelectorRequirement(key: expression.key, operator: op, values: expression.values ?? []))
+        }
+        let selector = LabelSelector(matchLabels: matchLabels ?? [:], matchExpressions: requirements)
+        do { try selector.validate() } catch { throw ResourceError("\(path): \(error)") }
+        return selector
+    }
+}
+
+/// A resource whose content Herald cannot use, with the field at fault.
+public struct ResourceError: Error, Hashable, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+

@@ -1,0 +1,140 @@
+import HeraldController
+import KubeAPI
+import KubeAPITesting
+import Logging
+import ServiceLifecycle
+import ServiceLifecycleTestKit
+import Testing
+
+/// The controller against the in-memory API (the same scenarios run against the real kube-apiserver in
+/// ControllerAPIServerTests).
+@Suite struct AllocationControllerTests {
+    static func pool(_ name: String, _ addresses: [String], autoAssign: Bool? = nil) -> IPAddressPool {
+        IPAddressPool(metadata: ObjectMeta(name: name, namespace: "herald-system"), spec: .init(addresses: addresses, autoAssign: autoAssign))
+    }
+
+    static func service(_ name: String, namespace: String = "default", annotations: [String: String]? = nil,
+                        ingress: [String] = []) -> KubernetesService {
+        var spec = KubernetesService.Spec(type: "LoadBalancer", ports: [.init(port: 80)])
+        spec.selector = ["app": name]
+        return KubernetesService(metadata: ObjectMeta(name: name, namespace: namespace, annotations: annotations), spec: spec,
+                       status: ingress.isEmpty ? nil : .init(loadBalancer: .init(ingress: ingress.map { .init(ip: $0) })))
+    }
+
+    /// Runs the controller while `body` runs, then shuts it down gracefully.
+    static func withController(_ client: InMemoryKubeClient, _ body: () async throws -> Void) async throws {
+        var logger = Logger(label: "test.controller")
+        logger.logLevel = .warning
+        let controller = AllocationController(client: client, options: .init(leaderElection: nil, identity: "test"), logger: logger)
+        try await testGracefulShutdown { trigger in
+            let run = Task { try await controller.run() }
+            defer { trigger.triggerGracefulShutdown() }
+            try await body()
+            trigger.triggerGracefulShutdown()
+            try await run.value
+        }
+    }
+
+    static func ingress(_ client: InMemoryKubeClient, _ name: String, namespace: String = "default", count: Int = 1) async throws -> [String] {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while true {
+            let service = try await client.get(KubernetesService.self, namespace: namespace, name: name)
+            if service.ingressIPs.count >= count { return service.ingressIPs }
+            guard ContinuousClock.now < deadline else { return service.ingressIPs }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    static func events(_ client: InMemoryKubeClient, reason: String, until predicate: @escaping ([Event]) -> Bool = { !$0.isEmpty }) async throws -> [Event] {
+        let deadline = ContinuousClock.now + .seconds(5)
+        while true {
+            let events = try await client.list(Event.self).items.filter { $0.reason == reason }
+            if predicate(events) || ContinuousClock.now > deadline { return events }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    @Test func assignsWritesStatusAnnotationAndEvent() async throws {
+        let client = InMemoryKubeClient()
+        _ = try await client.create(Self.pool("web", ["192.0.2.10-192.0.2.12"]))
+        _ = try await client.create(Self.service("a"))
+        try await Self.withController(client) {
+            #expect(try await Self.ingress(client, "a") == ["192.0.2.10"])
+            let service = try await client.get(KubernetesService.self, namespace: "default", name: "a")
+            #expect(service.metadata.annotations?["metallb.io/ip-allocated-from-pool"] == "web")
+            let allocated = try await Self.events(client, reason: "IPAllocated")
+            #expect(allocated.first?.involvedObject.name == "a")
+            #expect(allocated.first?.message?.contains("192.0.2.10") == true)
+        }
+    }
+
+    @Test func restartKeepsEveryIPAndAHeldIPIsNotGivenToAnother() async throws {
+        let client = InMemoryKubeClient()
+        _ = try await client.create(Self.pool("web", ["192.0.2.10-192.0.2.12"]))
+        // As a previous controller (or MetalLB) left them: b holds .11 although .10 is free.
+        var held = try await client.create(Self.service("b"))
+        held = try await client.mergePatch(KubernetesService.self, namespace: "default", name: "b",
+                                           patch: ["status": ["loadBalancer": ["ingress": [["ip": "192.0.2.11"]]]]], subresource: "status")
+        #expect(held.ingressIPs == ["192.0.2.11"])
+        _ = try await client.create(Self.service("c", annotations: ["metallb.io/loadBalancerIPs": "192.0.2.11"]))
+        _ = try await client.create(Self.service("d"))
+        try await Self.withController(client) {
+            #expect(try await Self.ingress(client, "d") == ["192.0.2.10"])
+            #expect(try await Self.ingress(client, "b") == ["192.0.2.11"])
+            let failed = try await Self.events(client, reason: "AllocationFailed")
+            #expect(failed.first?.involvedObject.name == "c")
+            #expect(try await Self.ingress(client, "c").isEmpty)
+        }
+    }
+
+    @Test func deleteReleasesAndTypeChangeClears() async throws {
+        let client = InMemoryKubeClient()
+        _ = try await client.create(Self.pool("tiny", ["192.0.2.20/32"]))
+        _ = try await client.create(Self.service("first"))
+        try await Self.withController(client) {
+            #expect(try await Self.ingress(client, "first") == ["192.0.2.20"])
+            _ = try await client.create(Self.service("second"))
+            let exhausted = try await Self.events(client, reason: "AllocationFailed")
+            #expect(exhausted.first?.involvedObject.name == "second")
+            // Type change away from LoadBalancer: cleared, and the IP goes to the waiting Service on its next event.
+            _ = try await client.mergePatch(KubernetesService.self, namespace: "default", name: "first", patch: ["spec": ["type": "ClusterIP"]])
+            _ = try await Self.events(client, reason: "ClearAssignment")
+            #expect(try await client.get(KubernetesService.self, namespace: "default", name: "first").ingressIPs.isEmpty)
+            _ = try await client.mergePatch(KubernetesService.self, namespace: "default", name: "second", patch: ["metadata": ["labels": ["poke": "1"]]])
+            #expect(try await Self.ingress(client, "second") == ["192.0.2.20"])
+        }
+    }
+
+    @Test func badInputIsReportedAndHarmsNothingElse() async throws {
+        let client = InMemoryKubeClient()
+        _ = try await client.create(Self.pool("good", ["192.0.2.30-192.0.2.31"]))
+        _ = try await client.create(Self.pool("bad", ["192.0.2.300/24"]))
+        _ = try await client.create(Self.service("not-an-ip", annotations: ["metallb.io/loadBalancerIPs": "not-an-ip"]))
+        _ = try await client.create(Self.service("wrong-family", annotations: ["metallb.io/loadBalancerIPs": "2001:db8::5"]))
+        _ = try await client.create(Self.service("fine"))
+        try await Self.withController(client) {
+            #expect(try await Self.ingress(client, "fine") == ["192.0.2.30"])
+            let failures = try await Self.events(client, reason: "AllocationFailed") { $0.count >= 2 }
+            #expect(Set(failures.compactMap(\.involvedObject.name)) == ["not-an-ip", "wrong-family"])
+            #expect(failures.contains { $0.message?.contains("not-an-ip") == true })
+            let invalid = try await Self.events(client, reason: "InvalidConfiguration")
+            #expect(invalid.first?.involvedObject.name == "bad")
+        }
+    }
+
+    @Test func apiserverOutageLosesNothing() async throws {
+        let client = InMemoryKubeClient()
+        _ = try await client.create(Self.pool("web", ["192.0.2.40-192.0.2.45"]))
+        _ = try await client.create(Self.service("before"))
+        try await Self.withController(client) {
+            #expect(try await Self.ingress(client, "before") == ["192.0.2.40"])
+            await client.setOutage(KubeError(.transport, "connection refused"))
+            let deadline = ContinuousClock.now + .seconds(5)
+            while await client.refusedRequests == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+            await client.setOutage(nil)
+            _ = try await client.create(Self.service("after"))
+            #expect(try await Self.ingress(client, "after") == ["192.0.2.41"])
+            #expect(try await Self.ingress(client, "before") == ["192.0.2.40"])
+        }
+    }
+}

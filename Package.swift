@@ -180,7 +180,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "GossipTests", dependencies: ["Gossip", "GossipSimulation"], swiftSettings: strict),
+        .testTarget(name: "GossipTests", dependencies: ["Gossip", "GossipSimulation", "HeraldTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "GossipNodeTests",
             dependencies: [

@@ -8,6 +8,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "herald", path: ".."),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -26,6 +27,13 @@ let package = Package(
             name: "GossipSimulationTable",
             dependencies: [.product(name: "GossipSimulation", package: "herald"), .product(name: "Gossip", package: "herald")],
             path: "Benchmarks/GossipSimulationTable",
+            swiftSettings: [.treatAllWarnings(as: .error)]
+        ),
+        // Service creation to EXTERNAL-IP against a real kube-apiserver (run by scripts/bench-controller).
+        .executableTarget(
+            name: "ControllerLatency",
+            dependencies: [.product(name: "KubeAPI", package: "herald"), .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/ControllerLatency",
             swiftSettings: [.treatAllWarnings(as: .error)]
         ),
     ]

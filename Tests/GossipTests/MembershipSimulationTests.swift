@@ -1,4 +1,5 @@
 import GossipSimulation
+import HeraldTestSupport
 @testable import Gossip
 import Testing
 
@@ -17,55 +18,55 @@ import Testing
     /// Ten crashes at random moments: every live member marks the crashed one dead within a second of virtual
     /// time (the p99 target at 10 nodes), and nobody else is declared dead on the way.
     @Test(arguments: 1...10 as ClosedRange<UInt64>)
-    func crashIsDetectedByEveryLiveMember(seed: UInt64) throws {
-        let result = Experiments.crashDetection(nodes: 10, configuration: .lanFast, seed: seed, limit: .seconds(10))
+    func crashIsDetectedByEveryLiveMember(seed: UInt64) async throws {
+        let result = await onOwnThread { Experiments.crashDetection(nodes: 10, configuration: .lanFast, seed: seed, limit: .seconds(10)) }
         let took = try #require(result.detection, "the crash was not detected by everyone within 10 s")
         #expect(took < .seconds(1), "lan-fast took \(took) to mark a crashed member dead everywhere")
         #expect(result.falseDeaths == 0)
     }
 
     /// memberlist's LAN timing, for contrast: detection takes seconds, as MetalLB users see it.
-    @Test func memberlistTimingDetectsInSeconds() throws {
-        let result = Experiments.crashDetection(nodes: 10, configuration: .memberlistLAN, seed: 1, limit: .seconds(60))
+    @Test func memberlistTimingDetectsInSeconds() async throws {
+        let result = await onOwnThread { Experiments.crashDetection(nodes: 10, configuration: .memberlistLAN, seed: 1, limit: .seconds(60)) }
         let took = try #require(result.detection)
         #expect(took > .seconds(4), "memberlist's suspicion alone lasts at least 4 s at 10 nodes; took \(took)")
     }
 
     /// The target at 50 nodes, one simulated minute of it (the ten-minute runs are in the benchmark
     /// table): the last-chance probe keeps a node that missed a refutation from declaring a death.
-    @Test func noFalseDeathAtFiftyNodesUnderTenPercentLoss() {
-        let result = Experiments.stability(nodes: 50, configuration: .lanFast, loss: 0.10, duration: .seconds(60), seed: 8)
+    @Test func noFalseDeathAtFiftyNodesUnderTenPercentLoss() async {
+        let result = await onOwnThread { Experiments.stability(nodes: 50, configuration: .lanFast, loss: 0.10, duration: .seconds(60), seed: 8) }
         #expect(result.falseDeaths == 0)
         #expect(result.suspicions > 0, "the loss did cause suspicions, all refuted")
     }
 
     /// The target at 10 nodes: 10% random loss for 10 simulated minutes, no member declared dead.
     @Test(arguments: [1, 2, 3] as [UInt64])
-    func noFalseDeathUnderTenPercentLossForTenMinutes(seed: UInt64) {
-        var simulator = Simulator(nodes: 10, configuration: .lanFast, seed: seed)
-        simulator.joinAll()
-        _ = simulator.run(until: { $0.converged(alive: Self.all10) }, limit: .seconds(10))
-        simulator.loss = 0.10
-        simulator.run(for: .seconds(600))
-        let deaths = simulator.events.filter { $0.member.status == .dead }
-        #expect(deaths.isEmpty, "false deaths under 10% loss: \(deaths.prefix(3).map { "\($0.observer) saw \($0.member)" })")
-        #expect(simulator.events.contains { $0.member.status == .suspect }, "the loss did cause suspicions, all refuted")
+    func noFalseDeathUnderTenPercentLossForTenMinutes(seed: UInt64) async {
+        let result = await onOwnThread { Experiments.stability(nodes: 10, configuration: .lanFast, loss: 0.10, duration: .seconds(600), seed: seed) }
+        #expect(result.falseDeaths == 0, "false deaths under 10% loss")
+        #expect(result.suspicions > 0, "the loss did cause suspicions, all refuted")
     }
 
     /// Datagrams duplicated (20%) and delayed anywhere from 0.2 to 30 ms, so they overtake each other: the
     /// protocol converges, detects a crash and declares nobody else dead.
-    @Test func duplicationAndReorderingAreHarmless() throws {
-        var simulator = Simulator(nodes: 10, configuration: .lanFast, seed: 13)
-        simulator.duplication = 0.20
-        simulator.delay = .microseconds(200)...(.milliseconds(30))
-        simulator.joinAll()
-        #expect(simulator.run(until: { $0.converged(alive: Self.all10) }, limit: .seconds(10)) != nil)
-        simulator.run(for: .seconds(60))
-        simulator.crash("node-7")
-        let result = simulator.run(until: { $0.everyone(sees: "node-7", as: .dead) }, limit: .seconds(10))
-        let took = try #require(result)
-        #expect(took < .seconds(2), "detection took \(took) with 30 ms of reordering")
-        #expect(simulator.events.allSatisfy { $0.member.status != .dead || $0.member.name == "node-7" })
+    @Test func duplicationAndReorderingAreHarmless() async throws {
+        let (converged, took, others) = await onOwnThread {
+            var simulator = Simulator(nodes: 10, configuration: .lanFast, seed: 13)
+            simulator.duplication = 0.20
+            simulator.delay = .microseconds(200)...(.milliseconds(30))
+            simulator.joinAll()
+            let converged = simulator.run(until: { $0.converged(alive: Self.all10) }, limit: .seconds(10)) != nil
+            simulator.run(for: .seconds(60))
+            simulator.crash("node-7")
+            let took = simulator.run(until: { $0.everyone(sees: "node-7", as: .dead) }, limit: .seconds(10))
+            let others = simulator.events.filter { $0.member.status == .dead && $0.member.name != "node-7" }.map(\.member.name)
+            return (converged, took, others)
+        }
+        #expect(converged)
+        let detection = try #require(took)
+        #expect(detection < .seconds(2), "detection took \(detection) with 30 ms of reordering")
+        #expect(others.isEmpty, "declared dead: \(others)")
     }
 
     @Test func gracefulLeaveIsSeenAtOnce() throws {
@@ -110,23 +111,28 @@ import Testing
     /// `nextDeadline` is what lets a driver sleep instead of ticking every few milliseconds: ticking any time
     /// before it must do nothing, and ticking at it must be allowed to act. Checked on every member every 5 ms
     /// of a lossy 30-second run with a crash in the middle.
-    @Test func nothingHappensBeforeTheNextDeadline() {
-        var simulator = Simulator(nodes: 8, configuration: .lanFast, seed: 21)
-        simulator.loss = 0.05
-        simulator.joinAll()
-        var checked = 0
-        for step in 0..<6000 {
-            if step == 3000 { simulator.crash("node-5") }
-            simulator.run(for: simulator.step)
-            for (name, node) in simulator.nodes where !simulator.crashed.contains(name) {
-                let deadline = node.nextDeadline
-                guard deadline > simulator.now + .microseconds(1) else { continue }
-                var copy = node
-                let early = copy.tick(now: deadline - .microseconds(1))
-                #expect(early.isEmpty, "\(name) acted before its deadline: \(early)")
-                checked += 1
+    @Test func nothingHappensBeforeTheNextDeadline() async {
+        let (violations, checked) = await onOwnThread {
+            var simulator = Simulator(nodes: 8, configuration: .lanFast, seed: 21)
+            simulator.loss = 0.05
+            simulator.joinAll()
+            var checked = 0
+            var violations: [String] = []
+            for step in 0..<6000 {
+                if step == 3000 { simulator.crash("node-5") }
+                simulator.run(for: simulator.step)
+                for (name, node) in simulator.nodes.sorted(by: { $0.key < $1.key }) where !simulator.crashed.contains(name) {
+                    let deadline = node.nextDeadline
+                    guard deadline > simulator.now + .microseconds(1) else { continue }
+                    var copy = node
+                    let early = copy.tick(now: deadline - .microseconds(1))
+                    if !early.isEmpty { violations.append("\(name) at \(simulator.now): \(early)") }
+                    checked += 1
+                }
             }
+            return (violations, checked)
         }
+        #expect(violations.isEmpty, "acted before the deadline: \(violations.prefix(3))")
         #expect(checked > 10_000)
     }
 

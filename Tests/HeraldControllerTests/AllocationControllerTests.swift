@@ -36,7 +36,7 @@ import Testing
     }
 
     static func ingress(_ client: InMemoryKubeClient, _ name: String, namespace: String = "default", count: Int = 1) async throws -> [String] {
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(30)
         while true {
             let service = try await client.get(KubernetesService.self, namespace: namespace, name: name)
             if service.ingressIPs.count >= count { return service.ingressIPs }
@@ -46,7 +46,7 @@ import Testing
     }
 
     static func events(_ client: InMemoryKubeClient, reason: String, until predicate: @escaping ([Event]) -> Bool = { !$0.isEmpty }) async throws -> [Event] {
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(30)
         while true {
             let events = try await client.list(Event.self).items.filter { $0.reason == reason }
             if predicate(events) || ContinuousClock.now > deadline { return events }
@@ -129,7 +129,7 @@ import Testing
         try await Self.withController(client) {
             #expect(try await Self.ingress(client, "before") == ["192.0.2.40"])
             await client.setOutage(KubeError(.transport, "connection refused"))
-            let deadline = ContinuousClock.now + .seconds(5)
+            let deadline = ContinuousClock.now + .seconds(30)
             while await client.refusedRequests == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
             await client.setOutage(nil)
             _ = try await client.create(Self.service("after"))

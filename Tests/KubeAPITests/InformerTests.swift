@@ -28,10 +28,10 @@ import Testing
     }
 
     static func waitUntil(_ recorder: Recorder, has line: String, count: Int = 1) async throws {
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(30)
         while await recorder.seen.filter({ $0 == line }).count < count {
             guard ContinuousClock.now < deadline else {
-                Issue.record("never saw \"\(line)\" ×\(count); saw \(await recorder.seen)")
+                Issue.record("never saw \"\(line)\" ×\(count) within 30 s; saw \(await recorder.seen)")
                 return
             }
             try await Task.sleep(for: .milliseconds(5))
@@ -75,7 +75,7 @@ import Testing
         try await Self.waitUntil(recorder, has: "synced")
         await client.setOutage(KubeError(.transport, "connection refused"))
         // The informer's watch ends and its retries are refused at least once.
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(30)
         while await client.refusedRequests == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
         #expect(await client.refusedRequests > 0)
         await client.setOutage(nil)

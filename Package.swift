@@ -97,7 +97,7 @@ let package = Package(
         .executableTarget(
             name: "herald-controller",
             dependencies: [
-                "HeraldController", "KubeAPI",
+                "HeraldController", "KubeAPI", "HeraldCommandSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -121,11 +121,20 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // What the executables share: --log-level and the logging backend, startup errors.
+        .target(
+            name: "HeraldCommandSupport",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         // Thin executable: argument parsing and a ServiceGroup.
         .executableTarget(
             name: "herald-speaker",
             dependencies: [
-                "L2Announcer", "HeraldCore", "Gossip", "GossipNode",
+                "L2Announcer", "HeraldCore", "Gossip", "GossipNode", "HeraldCommandSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

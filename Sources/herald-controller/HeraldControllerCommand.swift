@@ -2,6 +2,7 @@ import ArgumentParser
 #if canImport(Glibc)
 import Glibc
 #endif
+import HeraldCommandSupport
 import HeraldController
 import KubeAPI
 import Logging
@@ -36,25 +37,14 @@ struct HeraldControllerCommand: AsyncParsableCommand {
     @Option(help: "This replica's identity in leader election (default: the host name, i.e. the pod name).")
     var identity: String?
 
-    @Option(help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "info"
-
-    func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \"\(logLevel)\" is not a level") }
-    }
+    @OptionGroup var logging: LoggingOptions
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel)!
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "herald-controller")
+        let logger = logging.bootstrap(label: "herald-controller")
         let config: KubeConfig
-        do { config = try KubeConfig.resolve(path: kubeconfig) } catch { throw StartupError(description: "\(error)") }
+        do { config = try KubeConfig.resolve(path: kubeconfig) } catch { throw StartupError("\(error)") }
         let client: HTTPKubeClient
-        do { client = try HTTPKubeClient(config: config) } catch { throw StartupError(description: "\(error)") }
+        do { client = try HTTPKubeClient(config: config) } catch { throw StartupError("\(error)") }
         let controller = AllocationController(
             client: client,
             options: .init(namespace: namespace, loadBalancerClass: lbClass,
@@ -66,10 +56,6 @@ struct HeraldControllerCommand: AsyncParsableCommand {
         try await group.run()
         await client.shutdown()
     }
-}
-
-struct StartupError: Error, CustomStringConvertible {
-    var description: String
 }
 
 private func hostName() -> String {

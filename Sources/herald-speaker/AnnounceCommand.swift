@@ -1,4 +1,5 @@
 import ArgumentParser
+import HeraldCommandSupport
 import HeraldCore
 import L2Announcer
 import Logging
@@ -31,8 +32,7 @@ struct AnnounceCommand: AsyncParsableCommand {
     @Option(help: "Who answers IPv6 Neighbour Solicitations: responder (Herald, the default) or kernel-proxy (neighbour proxy entries; needs net.ipv6.conf.all.forwarding=1 and proxy_ndp=1).")
     var ndpMode: String = InterfaceSpeaker.NDPMode.responder.rawValue
 
-    @Option(help: "trace, debug, info, notice, warning, error or critical.")
-    var logLevel: String = "info"
+    @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
         guard !ips.isEmpty else { throw ValidationError("give at least one --ip") }
@@ -45,24 +45,17 @@ struct AnnounceCommand: AsyncParsableCommand {
         guard InterfaceSpeaker.NDPMode(rawValue: ndpMode) != nil else {
             throw ValidationError("--ndp-mode \"\(ndpMode)\" is not one of \(InterfaceSpeaker.NDPMode.allCases.map(\.rawValue))")
         }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \"\(logLevel)\" is not a level") }
     }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel)!
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "herald-speaker")
+        let logger = logging.bootstrap(label: "herald-speaker")
         let schedule = AnnouncementSchedule(milliseconds: announceSchedule)!
         var names = interfaces
         if names.isEmpty {
             do { names = try InterfaceDirectory.all().filter(\.isAnnounceable).map(\.name) } catch {
-                throw StartupError(description: "cannot list interfaces: \(error)")
+                throw StartupError("cannot list interfaces: \(error)")
             }
-            guard !names.isEmpty else { throw StartupError(description: "no interface is up with a MAC address; name one with --interface") }
+            guard !names.isEmpty else { throw StartupError("no interface is up with a MAC address; name one with --interface") }
         }
         var speakers: [InterfaceSpeaker] = []
         for name in names {
@@ -71,7 +64,7 @@ struct AnnounceCommand: AsyncParsableCommand {
                                                      ndpMode: InterfaceSpeaker.NDPMode(rawValue: ndpMode)!, logger: logger,
                                                      metricsFactory: MetricsSystem.factory))
             } catch {
-                throw StartupError(description: "cannot answer on \(name): \(error)")
+                throw StartupError("cannot answer on \(name): \(error)")
             }
         }
         do {
@@ -81,7 +74,7 @@ struct AnnounceCommand: AsyncParsableCommand {
         } catch {
             // Leave nothing behind (multicast groups, proxy entries) when one address cannot be announced.
             for speaker in speakers { for ip in speaker.announced { speaker.withdraw(ip) } }
-            throw StartupError(description: "\(error)")
+            throw StartupError("\(error)")
         }
         logger.notice("ready", metadata: ["interfaces": "\(names)", "ips": "\(ips)"])
         let group = ServiceGroup(configuration: .init(services: speakers.map { .init(service: $0) },
@@ -91,7 +84,3 @@ struct AnnounceCommand: AsyncParsableCommand {
     }
 }
 
-/// A failure after the arguments were accepted: printed as `Error: …`, exit status 1, without the usage text.
-struct StartupError: Error, CustomStringConvertible {
-    var description: String
-}

@@ -4,6 +4,7 @@ import Glibc
 #endif
 import Gossip
 import GossipNode
+import HeraldCommandSupport
 import Logging
 import Metrics
 import ServiceLifecycle
@@ -46,8 +47,7 @@ struct GossipCommand: AsyncParsableCommand {
     @Option(help: "Timing profile: lan-fast (Herald's default) or memberlist-lan (MetalLB's timing, as a baseline).")
     var profile: String = "lan-fast"
 
-    @Option(help: "trace, debug, info, notice, warning, error or critical (logs go to standard error).")
-    var logLevel: String = "notice"
+    @OptionGroup var logging: LoggingOptions
 
     static let profiles: [String: GossipConfiguration] = ["lan-fast": .lanFast, "memberlist-lan": .memberlistLAN]
 
@@ -58,27 +58,20 @@ struct GossipCommand: AsyncParsableCommand {
             do { _ = try GossipAddress(parsing: peer) } catch { throw ValidationError("--peers \(error)") }
         }
         guard Self.profiles[profile] != nil else { throw ValidationError("--profile \"\(profile)\" is not lan-fast or memberlist-lan") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \"\(logLevel)\" is not a level") }
         if insecureGossip && secretFile != nil { throw ValidationError("--insecure-gossip and --secret-file exclude each other") }
     }
 
     var peerList: [String] { peers.split(separator: ",").map { String($0.filter { $0 != " " }) } }
 
     func run() async throws {
-        let level = Logger.Level(rawValue: logLevel)!
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        let logger = Logger(label: "herald-speaker")
+        let logger = logging.bootstrap(label: "herald-speaker")
         let keyring = try loadKeyring()
         if keyring == nil { logger.warning("gossip is in plaintext (--insecure-gossip): anyone on the network can join or forge it") }
         let transport: NIOGossipTransport
         do {
             transport = try await NIOGossipTransport(binding: try GossipAddress(parsing: bind))
         } catch {
-            throw StartupError(description: "cannot listen on \(bind): \(error)")
+            throw StartupError("cannot listen on \(bind): \(error)")
         }
         let options = GossipNode.Options(
             name: name, advertiseAddress: try advertise.map { try GossipAddress(parsing: $0) }, metadata: ["node": name],
@@ -102,14 +95,14 @@ struct GossipCommand: AsyncParsableCommand {
         if insecureGossip { return nil }
         let text: String
         if let secretFile {
-            guard let contents = readFile(secretFile) else { throw StartupError(description: "cannot read --secret-file \(secretFile)") }
+            guard let contents = readFile(secretFile) else { throw StartupError("cannot read --secret-file \(secretFile)") }
             text = contents
         } else if let environment = getenv("HERALD_GOSSIP_KEY") {
             text = String(cString: environment)
         } else {
-            throw StartupError(description: "gossip needs a key: --secret-file PATH or HERALD_GOSSIP_KEY (generate one with `head -c 32 /dev/urandom | base64`), or --insecure-gossip for plaintext")
+            throw StartupError("gossip needs a key: --secret-file PATH or HERALD_GOSSIP_KEY (generate one with `head -c 32 /dev/urandom | base64`), or --insecure-gossip for plaintext")
         }
-        do { return try Keyring(text: text) } catch { throw StartupError(description: "gossip key: \(error)") }
+        do { return try Keyring(text: text) } catch { throw StartupError("gossip key: \(error)") }
     }
 }
 

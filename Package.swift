@@ -182,7 +182,7 @@ let package = Package(
         .testTarget(
             name: "HeraldControllerTests",
             dependencies: [
-                "HeraldController", "KubeAPI", "KubeAPITesting", "HeraldTestSupport",
+                "HeraldController", "HeraldCore", "KubeAPI", "KubeAPITesting", "HeraldTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),

@@ -56,6 +56,13 @@ public actor AllocationController: ServiceLifecycle.Service {
     private var reportedPoolErrors: Set<String> = []
     /// Services whose status could not be written; retried every `retryInterval`.
     private var pendingWrites: Set<String> = []
+    private var writesInFlight: Set<String> = []
+    private var writesWaiting: [String: @Sendable () async -> Bool] = [:]
+    /// What the newest queued or running write for a Service makes it show.
+    private var writeTargets: [String: String] = [:]
+    private let writes: AsyncStream<(String, @Sendable () async -> Bool)>
+    private let writeContinuation: AsyncStream<(String, @Sendable () async -> Bool)>.Continuation
+    static let maxConcurrentWrites = 16
     /// The last failure reported per Service, with the Service's resourceVersion: a resync that fails the same
     /// unchanged Service again does not log or record it again.
     private var reportedFailures: [String: String] = [:]
@@ -71,6 +78,7 @@ public actor AllocationController: ServiceLifecycle.Service {
         pools = Informer(client: client, namespace: options.namespace, logger: logger)
         namespaces = Informer(client: client, logger: logger)
         (work, workContinuation) = AsyncStream.makeStream(of: Work.self)
+        (writes, writeContinuation) = AsyncStream.makeStream(of: (String, @Sendable () async -> Bool).self)
     }
 
     /// The current assignments (for tests and `explain`).
@@ -86,6 +94,7 @@ public actor AllocationController: ServiceLifecycle.Service {
             group.addTask { await self.services.run() }
             group.addTask { await self.pools.run() }
             group.addTask { await self.namespaces.run() }
+            group.addTask { await self.writeLoop() }
             group.addTask { await self.forward(self.services.events) { .service($0) } }
             group.addTask { await self.forward(self.pools.events) { _ in .pools } }
             group.addTask { await self.forward(self.namespaces.events) { .namespace($0) } }
@@ -104,7 +113,9 @@ public actor AllocationController: ServiceLifecycle.Service {
             await cancelWhenGracefulShutdown {
                 for await item in self.work { await self.handle(item) }
             }
-            // Shutting down: stop every loop (the elector releases its Lease on the way out).
+            // Shutting down: let the writes already queued finish, then stop every loop (the elector releases
+            // its Lease on the way out).
+            writeContinuation.finish()
             group.cancelAll()
         }
     }
@@ -220,7 +231,7 @@ public actor AllocationController: ServiceLifecycle.Service {
         guard builder.serves(service) else {
             // No longer ours (type or class changed): give the IPs back and clear what we wrote.
             if allocator.release(serviceKey) != nil || service.metadata.annotations?[Annotations.allocatedFromPool] != nil {
-                await clear(service, reason: "the Service is no longer a LoadBalancer of this class")
+                clear(service, reason: "the Service is no longer a LoadBalancer of this class")
             }
             return
         }
@@ -239,7 +250,7 @@ public actor AllocationController: ServiceLifecycle.Service {
             return
         }
         reportedFailures[service.key] = nil
-        await publish(assignment, on: service)
+        publish(assignment, on: service)
     }
 
     private func fail(_ service: KubernetesService, _ key: ServiceKey, _ failure: AllocationFailure) async {
@@ -251,51 +262,111 @@ public actor AllocationController: ServiceLifecycle.Service {
             await events.record(.warning, reason: "AllocationFailed", message: "Failed to allocate IP for \"\(key)\": \(failure.message)",
                                 about: service.reference)
         }
-        if held != nil || !service.ingressIPs.isEmpty { await clear(service, reason: failure.message) }
+        if held != nil || !service.ingressIPs.isEmpty { clear(service, reason: failure.message) }
     }
 
-    /// Writes the assignment where it differs from what the Service shows.
-    private func publish(_ assignment: Assignment, on service: KubernetesService) async {
-        let ips = assignment.ips.map(\.description)
-        let namespace = service.metadata.namespace, name = service.metadata.name ?? ""
-        do {
-            if service.metadata.annotations?[Annotations.allocatedFromPool] != assignment.pool {
-                _ = try await client.mergePatch(KubernetesService.self, namespace: namespace, name: name,
-                                                patch: ["metadata": ["annotations": [Annotations.allocatedFromPool: .string(assignment.pool)]]])
-            }
-            if service.ingressIPs != ips {
-                let ingress = JSONValue.array(ips.map { ["ip": .string($0)] })
-                _ = try await client.mergePatch(KubernetesService.self, namespace: namespace, name: name,
-                                                patch: ["status": ["loadBalancer": ["ingress": ingress]]], subresource: "status")
-                logger.info("assigned", metadata: ["service": "\(assignment.service)", "ips": "\(ips)", "pool": "\(assignment.pool)"])
-                await events.record(.normal, reason: "IPAllocated", message: "Assigned IP \(ips) from pool \"\(assignment.pool)\"",
-                                    about: service.reference)
-            }
-        } catch let error where error.code == .notFound {
-            // Deleted meanwhile: the informer's delete event releases it.
-        } catch {
-            // The apiserver went away or refused: the allocation stays in memory and the write is retried.
-            logger.warning("could not write the assignment; retrying", metadata: ["service": "\(assignment.service)", "error": "\(error)"])
-            pendingWrites.insert(service.key)
+    // MARK: Writing
+
+    /// Writes to the API go through here: up to `maxConcurrentWrites` at once (a burst of Services is not
+    /// written one round trip after another), one at a time per Service and in order, and a newer write for a
+    /// Service replaces one still waiting.
+    /// - Parameter target: what the write makes the Service show; a second write for the same target while the
+    ///   first is still queued or running is dropped (each write's own watch event would otherwise ask for it
+    ///   again before the status it writes is seen).
+    private func enqueueWrite(_ key: String, target: String, _ write: @escaping @Sendable () async -> Bool) {
+        guard writeTargets[key] != target else { return }
+        writeTargets[key] = target
+        if writesInFlight.contains(key) {
+            writesWaiting[key] = write
+        } else {
+            writesInFlight.insert(key)
+            writeContinuation.yield((key, write))
         }
     }
 
-    private func clear(_ service: KubernetesService, reason: String) async {
-        let namespace = service.metadata.namespace, name = service.metadata.name ?? ""
-        do {
-            if !service.ingressIPs.isEmpty {
-                _ = try await client.mergePatch(KubernetesService.self, namespace: namespace, name: name,
-                                                patch: ["status": ["loadBalancer": ["ingress": nil]]], subresource: "status")
+    private func finishedWrite(_ key: String, succeeded: Bool) {
+        if !succeeded { pendingWrites.insert(key) }
+        if let next = writesWaiting.removeValue(forKey: key) {
+            writeContinuation.yield((key, next))
+        } else {
+            writesInFlight.remove(key)
+            writeTargets[key] = nil
+        }
+    }
+
+    private nonisolated func writeLoop() async {
+        await withTaskGroup(of: Void.self) { group in
+            var running = 0
+            for await (key, write) in writes {
+                if running >= Self.maxConcurrentWrites {
+                    await group.next()
+                    running -= 1
+                }
+                running += 1
+                group.addTask {
+                    let succeeded = await write()
+                    await self.finishedWrite(key, succeeded: succeeded)
+                }
             }
-            if service.metadata.annotations?[Annotations.allocatedFromPool] != nil {
-                _ = try await client.mergePatch(KubernetesService.self, namespace: namespace, name: name,
-                                                patch: ["metadata": ["annotations": [Annotations.allocatedFromPool: nil]]])
+        }
+    }
+
+    /// Writes the assignment where it differs from what the Service shows.
+    private func publish(_ assignment: Assignment, on service: KubernetesService) {
+        let ips = assignment.ips.map(\.description)
+        let needsAnnotation = service.metadata.annotations?[Annotations.allocatedFromPool] != assignment.pool
+        let needsStatus = service.ingressIPs != ips
+        guard needsAnnotation || needsStatus else { return }
+        let (client, events, logger) = (self.client, self.events, self.logger)
+        let namespace = service.metadata.namespace, name = service.metadata.name ?? "", reference = service.reference
+        enqueueWrite(service.key, target: "\(assignment.pool)|\(ips)") {
+            do throws(KubeError) {
+                if needsAnnotation {
+                    _ = try await client.mergePatch(KubernetesService.self, namespace: namespace, name: name,
+                                                    patch: ["metadata": ["annotations": [Annotations.allocatedFromPool: .string(assignment.pool)]]])
+                }
+                if needsStatus {
+                    let ingress = JSONValue.array(ips.map { ["ip": .string($0)] })
+                    _ = try await client.mergePatch(KubernetesService.self, namespace: namespace, name: name,
+                                                    patch: ["status": ["loadBalancer": ["ingress": ingress]]], subresource: "status")
+                    logger.info("assigned", metadata: ["service": "\(assignment.service)", "ips": "\(ips)", "pool": "\(assignment.pool)"])
+                    await events.record(.normal, reason: "IPAllocated", message: "Assigned IP \(ips) from pool \"\(assignment.pool)\"",
+                                        about: reference)
+                }
+                return true
+            } catch let error where error.code == .notFound {
+                return true  // deleted meanwhile: the informer's delete event releases it
+            } catch {
+                // The apiserver went away or refused: the allocation stays in memory and the write is retried.
+                logger.warning("could not write the assignment; retrying", metadata: ["service": "\(assignment.service)", "error": "\(error)"])
+                return false
             }
-            await events.record(.normal, reason: "ClearAssignment", message: "Cleared the IP assignment: \(reason)", about: service.reference)
-        } catch let error where error.code == .notFound {
-        } catch {
-            logger.warning("could not clear the assignment; retrying", metadata: ["service": "\(service.key)", "error": "\(error)"])
-            pendingWrites.insert(service.key)
+        }
+    }
+
+    private func clear(_ service: KubernetesService, reason: String) {
+        let (client, events, logger) = (self.client, self.events, self.logger)
+        let namespace = service.metadata.namespace, name = service.metadata.name ?? "", reference = service.reference
+        let hasStatus = !service.ingressIPs.isEmpty, hasAnnotation = service.metadata.annotations?[Annotations.allocatedFromPool] != nil
+        let key = service.key
+        enqueueWrite(key, target: "cleared") {
+            do throws(KubeError) {
+                if hasStatus {
+                    _ = try await client.mergePatch(KubernetesService.self, namespace: namespace, name: name,
+                                                    patch: ["status": ["loadBalancer": ["ingress": nil]]], subresource: "status")
+                }
+                if hasAnnotation {
+                    _ = try await client.mergePatch(KubernetesService.self, namespace: namespace, name: name,
+                                                    patch: ["metadata": ["annotations": [Annotations.allocatedFromPool: nil]]])
+                }
+                await events.record(.normal, reason: "ClearAssignment", message: "Cleared the IP assignment: \(reason)", about: reference)
+                return true
+            } catch let error where error.code == .notFound {
+                return true
+            } catch {
+                logger.warning("could not clear the assignment; retrying", metadata: ["service": "\(key)", "error": "\(error)"])
+                return false
+            }
         }
     }
 }

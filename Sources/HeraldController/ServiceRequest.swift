@@ -59,6 +59,14 @@ public struct ServiceRequestBuilder: Sendable {
             }
             families.append(family)
         }
+        // Servers without dual-stack (before 1.21, or with it off) leave spec.ipFamilies empty: the ClusterIPs
+        // tell the family then, as MetalLB reads them.
+        if families.isEmpty {
+            let clusterIPs = spec.clusterIPs ?? spec.clusterIP.map({ [$0] }) ?? []
+            for address in clusterIPs {
+                if let family = (try? IPAddress(parsing: address))?.family, !families.contains(family) { families.append(family) }
+            }
+        }
         let policy: IPFamilyPolicy
         if let name = spec.ipFamilyPolicy {
             guard let parsed = IPFamilyPolicy(rawValue: name) else {

@@ -1,4 +1,5 @@
 import HeraldController
+import HeraldCore
 import KubeAPI
 import KubeAPITesting
 import Logging
@@ -136,5 +137,42 @@ import Testing
             #expect(try await Self.ingress(client, "after") == ["192.0.2.41"])
             #expect(try await Self.ingress(client, "before") == ["192.0.2.40"])
         }
+    }
+}
+
+/// How a Service becomes an allocation request.
+@Suite struct ServiceRequestTests {
+    @Test(arguments: [
+        (["2001:db8:ffff::10"], nil, [IPFamily.v6]),
+        (["198.51.100.7"], nil, [.v4]),
+        (["198.51.100.7"], ["IPv6"], [.v6]),
+        (["None"], nil, []),
+    ] as [([String], [String]?, [IPFamily])])
+    func familiesComeFromIPFamiliesElseFromTheClusterIPs(clusterIPs: [String], ipFamilies: [String]?, expected: [IPFamily]) throws {
+        var spec = KubernetesService.Spec(type: "LoadBalancer", ports: [.init(port: 80)])
+        spec.clusterIPs = clusterIPs
+        spec.ipFamilies = ipFamilies
+        let service = KubernetesService(metadata: ObjectMeta(name: "s", namespace: "default"), spec: spec)
+        #expect(try ServiceRequestBuilder().request(for: service, namespaceLabels: [:]).ipFamilies == expected)
+    }
+
+    @Test func deprecatedAnnotationsCountWhenTheNewOnesAreAbsent() throws {
+        let service = KubernetesService(metadata: ObjectMeta(name: "s", namespace: "default", annotations: [
+            "metallb.universe.tf/address-pool": "old", "metallb.io/allow-shared-ip": "new", "metallb.universe.tf/allow-shared-ip": "ignored",
+        ]), spec: KubernetesService.Spec(type: "LoadBalancer"))
+        let request = try ServiceRequestBuilder().request(for: service, namespaceLabels: [:])
+        #expect(request.requestedPool == "old")
+        #expect(request.sharingKey == "new")
+    }
+
+    @Test func classDecidesWhoServes() {
+        var spec = KubernetesService.Spec(type: "LoadBalancer")
+        let unclassed = KubernetesService(metadata: ObjectMeta(name: "s", namespace: "d"), spec: spec)
+        spec.loadBalancerClass = "herald.io/lb"
+        let classed = KubernetesService(metadata: ObjectMeta(name: "s", namespace: "d"), spec: spec)
+        #expect(ServiceRequestBuilder().serves(unclassed) && !ServiceRequestBuilder().serves(classed))
+        #expect(ServiceRequestBuilder(loadBalancerClass: "herald.io/lb").serves(classed))
+        #expect(!ServiceRequestBuilder(loadBalancerClass: "herald.io/lb").serves(unclassed))
+        #expect(!ServiceRequestBuilder().serves(KubernetesService(metadata: ObjectMeta(name: "c", namespace: "d"), spec: .init(type: "ClusterIP"))))
     }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Membership on real sockets: N `herald-speaker gossip` processes on loopback inside a network namespace
-that scripts/bench-gossip-net made, random loss injected with nftables on the gossip UDP ports (no netem on
-these machines). The profile `memberlist` runs the real hashicorp/memberlist instead (Benchmarks/memberlist-peer,
+that scripts/bench-gossip-net made, random loss injected with nftables on the gossip UDP ports (these kernels have no queueing discipline that
+drops at random). The profile `memberlist` runs the real hashicorp/memberlist instead (Benchmarks/memberlist-peer,
 its LAN defaults, the same output format), as the baseline measured side by side. For each profile and loss: kill -9 of a random member, time until every other member
 printed it dead; SIGTERM of one, time until every other printed it left; false deaths (a member declared dead
 that was running); traffic per member from the namespace's loopback counters. Prints a Markdown table.

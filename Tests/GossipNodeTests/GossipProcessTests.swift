@@ -132,8 +132,8 @@ struct GossipProcessTests {
         for process in cluster.processes.values { _ = try? await process.stop() }
     }
 
-    /// 10% of the gossip datagrams dropped by nftables inside a namespace made for the test (no netem on these
-    /// machines): a kill -9 is still detected by all, and no running member is ever declared dead.
+    /// 10% of the gossip datagrams dropped by nftables inside a namespace made for the test (these kernels have
+    /// no loss qdisc, DESIGN.md §7): a kill -9 is still detected by all, and no running member is declared dead.
     @Test(.needsRoot, .needsTools("ip", "nft"))
     func tenPercentLossOnRealUDP() async throws {
         let namespace = "hg-gossip-\(getpid())"

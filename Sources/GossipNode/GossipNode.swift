@@ -40,8 +40,9 @@ public actor GossipNode: Service {
     public nonisolated let changes: AsyncStream<Member>
     private let changesContinuation: AsyncStream<Member>.Continuation
     /// Packets the state machine wants sent, drained by `sendLoop` so the actor never waits on a socket.
-    private nonisolated let outbound: AsyncStream<(bytes: [UInt8], to: GossipAddress, stream: Bool)>
-    private let outboundContinuation: AsyncStream<(bytes: [UInt8], to: GossipAddress, stream: Bool)>.Continuation
+    typealias OutboundPacket = (bytes: [UInt8], to: GossipAddress, stream: Bool)
+    private nonisolated let outbound: AsyncStream<OutboundPacket>
+    private let outboundContinuation: AsyncStream<OutboundPacket>.Continuation
     private let options: Options
     private let transport: any GossipTransport
     private let logger: Logger
@@ -63,7 +64,7 @@ public actor GossipNode: Service {
                         metadata: options.metadata)
         membership = Membership(me: me, configuration: options.configuration, random: SystemRandomNumberGenerator(), now: .zero)
         (changes, changesContinuation) = AsyncStream.makeStream(of: Member.self, bufferingPolicy: .bufferingNewest(4096))
-        (outbound, outboundContinuation) = AsyncStream.makeStream(of: (bytes: [UInt8], to: GossipAddress, stream: Bool).self,
+        (outbound, outboundContinuation) = AsyncStream.makeStream(of: OutboundPacket.self,
                                                                   bufferingPolicy: .bufferingNewest(4096))
     }
 

@@ -62,9 +62,8 @@ public actor Informer<Resource: KubeResource> {
                     "resource": "\(type ?? Resource.type)", "error": "\(error)", "retry_in": "\(backoff)",
                 ])
                 try? await Task.sleep(for: backoff)
-                backoff = min(backoff * 2, Self.maximumBackoff)
                 // A watch that failed for any reason other than an expired version resumes where it was.
-                if resourceVersion == nil { needsList = true }
+                backoff = min(backoff * 2, Self.maximumBackoff)
             }
         }
         continuation.finish()

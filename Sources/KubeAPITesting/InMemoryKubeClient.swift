@@ -98,7 +98,7 @@ public actor InMemoryKubeClient: KubeClient {
         }
         uidCounter += 1
         meta.uid = "uid-\(uidCounter)"
-        meta.creationTimestamp = Self.now()
+        meta.creationTimestamp = Timestamps.time()
         meta.generation = 1
         var stored = object
         stored.metadata = meta
@@ -241,13 +241,7 @@ public actor InMemoryKubeClient: KubeClient {
         }
     }
 
-    static func key(_ namespace: String?, _ name: String) -> String { namespace.map { "\($0)/\(name)" } ?? name }
-
-    static func now() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: Date())
-    }
+    static func key(_ namespace: String?, _ name: String) -> String { ObjectMeta(name: name, namespace: namespace).key }
 
     static func encode(_ value: some Encodable) throws(KubeError) -> JSONValue {
         do { return try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value)) } catch {

@@ -1,7 +1,5 @@
 import ArgumentParser
-#if canImport(Glibc)
-import Glibc
-#endif
+import Foundation
 import Gossip
 import GossipNode
 import HeraldCommandSupport
@@ -95,10 +93,12 @@ struct GossipCommand: AsyncParsableCommand {
         if insecureGossip { return nil }
         let text: String
         if let secretFile {
-            guard let contents = readFile(secretFile) else { throw StartupError("cannot read --secret-file \(secretFile)") }
+            guard let contents = try? String(contentsOfFile: secretFile, encoding: .utf8) else {
+                throw StartupError("cannot read --secret-file \(secretFile)")
+            }
             text = contents
-        } else if let environment = getenv("HERALD_GOSSIP_KEY") {
-            text = String(cString: environment)
+        } else if let environment = ProcessInfo.processInfo.environment["HERALD_GOSSIP_KEY"] {
+            text = environment
         } else {
             throw StartupError("gossip needs a key: --secret-file PATH or HERALD_GOSSIP_KEY (generate one with `head -c 32 /dev/urandom | base64`), or --insecure-gossip for plaintext")
         }
@@ -106,25 +106,7 @@ struct GossipCommand: AsyncParsableCommand {
     }
 }
 
-private func wallClockMilliseconds() -> Int64 {
-    var now = timespec()
-    clock_gettime(CLOCK_REALTIME, &now)
-    return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
-}
+private func wallClockMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded(.down)) }
 
 /// Flushes every stream (standard output is piped to a test or a script, which reads line by line).
 private func flushStandardOutput() { fflush(nil) }
-
-private func readFile(_ path: String) -> String? {
-    guard let file = fopen(path, "r") else { return nil }
-    defer { fclose(file) }
-    var bytes: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let count = fread(&chunk, 1, chunk.count, file)
-        if count <= 0 { break }
-        bytes += chunk[0..<count]
-        if bytes.count > 1 << 20 { return nil }
-    }
-    return String(decoding: bytes, as: UTF8.self)
-}

@@ -229,8 +229,12 @@ public actor AllocationController: ServiceLifecycle.Service {
             return
         }
         guard builder.serves(service) else {
-            // No longer ours (type or class changed): give the IPs back and clear what we wrote.
-            if allocator.release(serviceKey) != nil || service.metadata.annotations?[Annotations.allocatedFromPool] != nil {
+            // No longer ours (type or class changed): give the IPs back and clear what we wrote. The annotation
+            // alone marks ours only if the Service is of our class: another implementation (MetalLB on its own
+            // class) writes the same annotation on its Services.
+            let ourClass = service.spec?.loadBalancerClass == builder.loadBalancerClass
+            let annotated = service.metadata.annotations?[Annotations.allocatedFromPool] != nil
+            if allocator.release(serviceKey) != nil || (annotated && ourClass) {
                 clear(service, reason: "the Service is no longer a LoadBalancer of this class")
             }
             return

@@ -56,7 +56,9 @@ public actor LeaderElector {
             }
             try? await Task.sleep(for: timing.retryPeriod)
         }
-        await release()
+        // The task is cancelled by now, and a cancelled task's HTTP requests fail at once: release from a task
+        // of its own so the Lease really is given up.
+        await Task { await self.release() }.value
         continuation.finish()
     }
 

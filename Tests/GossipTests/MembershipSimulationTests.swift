@@ -4,7 +4,10 @@ import HeraldTestSupport
 import Testing
 
 /// The protocol in the deterministic simulator: seeded randomness, virtual time, injected faults.
-@Suite struct MembershipSimulationTests {
+///
+/// Serialized: the long runs go to threads of their own (`onOwnThread`), and ten at once would take both cores
+/// from the real-time tests (gossip processes with 40 ms timeouts) running beside them.
+@Suite(.serialized) struct MembershipSimulationTests {
     static let all10 = (0..<10).map(Simulator.name)
 
     @Test(arguments: [GossipConfiguration.lanFast, .memberlistLAN])

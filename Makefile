@@ -48,14 +48,7 @@ cluster-down:
 	scripts/dev-cluster down
 
 demo:
-	@echo "make ## cluster-up / cluster-down: the local etcd + kube-apiserver (scripts/dev-cluster; prints the KUBECONFIG to use)
-cluster-up:
-	scripts/dev-cluster up
-
-cluster-down:
-	scripts/dev-cluster down
-
-demo: the lab demo (a local kube-apiserver, speakers in network namespaces) is not built yet;"
+	@echo "make demo: the lab demo (a local kube-apiserver, speakers in network namespaces) is not built yet;"
 	@echo "it arrives with the speaker (issue 7). Today: 'make test' and 'make bench'."
 	@exit 2
 

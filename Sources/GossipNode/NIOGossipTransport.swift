@@ -17,12 +17,28 @@ public final class NIOGossipTransport: GossipTransport {
     private let datagramChannel: any Channel
     private let listener: any Channel
 
-    /// Binds UDP and TCP on `address` (port 0: one port the kernel picks, the same for both).
+    /// Binds UDP and TCP on `address`. With port 0 the kernel picks the UDP port and TCP takes the same one;
+    /// when that TCP port is already in use (an outgoing connection may hold it), another pair is tried.
     public init(binding address: GossipAddress, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws {
         let (packets, continuation) = AsyncStream.makeStream(of: ReceivedPacket.self, bufferingPolicy: .bufferingNewest(4096))
         self.group = group
         self.packets = packets
         self.continuation = continuation
+        let attempts = address.port == 0 ? 16 : 1
+        var attempt = 1
+        while true {
+            do {
+                (datagramChannel, listener) = try await Self.bindPair(address, group: group, continuation: continuation)
+                break
+            } catch let error as IOError where error.errnoCode == EADDRINUSE && attempt < attempts {
+                attempt += 1
+            }
+        }
+        localAddress = GossipAddress(host: address.host, port: datagramChannel.localAddress?.port ?? address.port)
+    }
+
+    private static func bindPair(_ address: GossipAddress, group: any EventLoopGroup,
+                                 continuation: AsyncStream<ReceivedPacket>.Continuation) async throws -> (any Channel, any Channel) {
         let datagramChannel = try await DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelInitializer { channel in
@@ -33,7 +49,7 @@ public final class NIOGossipTransport: GossipTransport {
             .bind(host: address.host, port: address.port).get()
         let port = datagramChannel.localAddress?.port ?? address.port
         do {
-            listener = try await ServerBootstrap(group: group)
+            let listener = try await ServerBootstrap(group: group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
@@ -42,12 +58,11 @@ public final class NIOGossipTransport: GossipTransport {
                     }
                 }
                 .bind(host: address.host, port: port).get()
+            return (datagramChannel, listener)
         } catch {
             try? await datagramChannel.close()
             throw error
         }
-        self.datagramChannel = datagramChannel
-        localAddress = GossipAddress(host: address.host, port: port)
     }
 
     public func send(_ packet: [UInt8], to address: GossipAddress, stream: Bool) async throws {

@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "GossipSimulation", targets: ["GossipSimulation"]),
         .library(name: "GossipNode", targets: ["GossipNode"]),
         .library(name: "KubeAPI", targets: ["KubeAPI"]),
+        .library(name: "OperationsEndpoint", targets: ["OperationsEndpoint"]),
         .executable(name: "herald-speaker", targets: ["herald-speaker"]),
         .executable(name: "herald-controller", targets: ["herald-controller"]),
     ],
@@ -35,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/jpsim/Yams.git", "5.0.1"..<"7.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // Pure model: addresses, pools, selectors, allocator, election ranking. No I/O, no clock.
@@ -82,14 +84,28 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // /metrics (Prometheus text), /healthz and /readyz over HTTP/1.1 on SwiftNIO, for both executables.
+        .target(
+            name: "OperationsEndpoint",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         // The in-memory KubeClient with the server's semantics, for fast tests.
         .target(name: "KubeAPITesting", dependencies: ["KubeAPI"], swiftSettings: strict),
         // The controller's reconciler: Services + pools in, status and Events out, leader-elected.
         .target(
             name: "HeraldController",
             dependencies: [
-                "HeraldCore", "KubeAPI",
+                "HeraldCore", "KubeAPI", "OperationsEndpoint",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
@@ -97,9 +113,11 @@ let package = Package(
         .executableTarget(
             name: "herald-controller",
             dependencies: [
-                "HeraldController", "KubeAPI", "HeraldCommandSupport",
+                "HeraldController", "KubeAPI", "HeraldCommandSupport", "OperationsEndpoint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
@@ -182,7 +200,26 @@ let package = Package(
         .testTarget(
             name: "HeraldControllerTests",
             dependencies: [
-                "HeraldController", "HeraldCore", "KubeAPI", "KubeAPITesting", "HeraldTestSupport",
+                "HeraldController", "HeraldCore", "KubeAPI", "KubeAPITesting", "HeraldTestSupport", "OperationsEndpoint",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "OperationsEndpointTests",
+            dependencies: [
+                "OperationsEndpoint", "HeraldTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),

@@ -1,6 +1,8 @@
 public import HeraldCore
 public import KubeAPI
 public import Logging
+public import Metrics
+public import OperationsEndpoint
 public import ServiceLifecycle
 
 /// `herald-controller`'s work: gives `type: LoadBalancer` Services of Herald's class IPs from the
@@ -37,6 +39,8 @@ public actor AllocationController: ServiceLifecycle.Service {
         case leadership(Bool)
         /// Services whose last write failed (apiserver away, refused): try them again.
         case retry
+        /// IPs went back to a pool: Services that failed to get one may get one now (exhaustion, then release).
+        case released
     }
 
     private let client: any KubeClient
@@ -51,35 +55,54 @@ public actor AllocationController: ServiceLifecycle.Service {
     private let workContinuation: AsyncStream<Work>.Continuation
     private var allocator = Allocator(pools: [])
     private var leading = false
+    /// Bumped on every change of leadership: a write queued under an earlier leadership is not sent.
+    private var leadershipTerm = 0
     private var ready = false
+    private let readiness: Readiness
+    private var metrics: ControllerMetrics
+    /// The write loop reports here when it has sent every queued write (at shutdown).
+    private let writesDrained: AsyncStream<Void>
+    private let writesDrainedContinuation: AsyncStream<Void>.Continuation
+    /// How long a graceful shutdown waits for queued writes before giving up on them.
+    static let drainLimit: Duration = .seconds(5)
     /// Pool problems already reported, so a resync does not repeat their Events.
     private var reportedPoolErrors: Set<String> = []
     /// Services whose status could not be written; retried every `retryInterval`.
     private var pendingWrites: Set<String> = []
     private var writesInFlight: Set<String> = []
-    private var writesWaiting: [String: @Sendable () async -> Bool] = [:]
+    private var writesWaiting: [String: @Sendable () async -> Bool?] = [:]
     /// What the newest queued or running write for a Service makes it show.
     private var writeTargets: [String: String] = [:]
-    private let writes: AsyncStream<(String, @Sendable () async -> Bool)>
-    private let writeContinuation: AsyncStream<(String, @Sendable () async -> Bool)>.Continuation
+    private let writes: AsyncStream<(String, @Sendable () async -> Bool?)>
+    private let writeContinuation: AsyncStream<(String, @Sendable () async -> Bool?)>.Continuation
     static let maxConcurrentWrites = 16
     /// The last failure reported per Service, with the Service's resourceVersion: a resync that fails the same
     /// unchanged Service again does not log or record it again.
     private var reportedFailures: [String: String] = [:]
     static let retryInterval: Duration = .seconds(2)
 
-    public init(client: any KubeClient, options: Options, logger: Logger) {
+    /// - Parameters:
+    ///   - readiness: where the controller reports that its caches are filled (`/readyz`).
+    ///   - metricsFactory: where its metrics go (see `ControllerMetrics`).
+    public init(client: any KubeClient, options: Options, logger: Logger, readiness: Readiness = Readiness(),
+                metricsFactory: any MetricsFactory = MetricsSystem.factory) {
         self.client = client
         self.options = options
         self.logger = logger
+        self.readiness = readiness
+        readiness.fail(Self.cachesCheck, reason: "Services, IPAddressPools and Namespaces not listed yet")
+        metrics = ControllerMetrics(factory: metricsFactory)
+        (writesDrained, writesDrainedContinuation) = AsyncStream.makeStream(of: Void.self)
         builder = ServiceRequestBuilder(loadBalancerClass: options.loadBalancerClass)
         events = EventRecorder(client: client, component: "herald-controller", logger: logger)
         services = Informer(client: client, logger: logger)
         pools = Informer(client: client, namespace: options.namespace, logger: logger)
         namespaces = Informer(client: client, logger: logger)
         (work, workContinuation) = AsyncStream.makeStream(of: Work.self)
-        (writes, writeContinuation) = AsyncStream.makeStream(of: (String, @Sendable () async -> Bool).self)
+        (writes, writeContinuation) = AsyncStream.makeStream(of: (String, @Sendable () async -> Bool?).self)
     }
+
+    static let cachesCheck = "caches"
 
     /// The current assignments (for tests and `explain`).
     public var assignments: [Assignment] { allocator.assignments }
@@ -94,7 +117,11 @@ public actor AllocationController: ServiceLifecycle.Service {
             group.addTask { await self.services.run() }
             group.addTask { await self.pools.run() }
             group.addTask { await self.namespaces.run() }
-            group.addTask { await self.writeLoop() }
+            group.addTask { await self.events.run() }
+            group.addTask {
+                await self.writeLoop()
+                self.writesDrainedContinuation.finish()
+            }
             group.addTask { await self.forward(self.services.events) { .service($0) } }
             group.addTask { await self.forward(self.pools.events) { _ in .pools } }
             group.addTask { await self.forward(self.namespaces.events) { .namespace($0) } }
@@ -113,9 +140,15 @@ public actor AllocationController: ServiceLifecycle.Service {
             await cancelWhenGracefulShutdown {
                 for await item in self.work { await self.handle(item) }
             }
-            // Shutting down: let the writes already queued finish, then stop every loop (the elector releases
-            // its Lease on the way out).
+            // Shutting down: let the writes already queued finish (bounded), then stop every loop; the elector
+            // releases its Lease on the way out, after the last write of this leader.
             writeContinuation.finish()
+            await withTaskGroup(of: Void.self) { wait in
+                wait.addTask { for await _ in self.writesDrained {} }
+                wait.addTask { try? await Task.sleep(for: Self.drainLimit) }
+                await wait.next()
+                wait.cancelAll()
+            }
             group.cancelAll()
         }
     }
@@ -133,12 +166,26 @@ public actor AllocationController: ServiceLifecycle.Service {
     // MARK: Work
 
     private func handle(_ item: Work) async {
+        defer {
+            metrics.updatePools(from: allocator)
+            metrics.pendingWrites.record(pendingWrites.count)
+        }
         switch item {
         case .leadership(let now):
             leading = now
+            leadershipTerm += 1
+            metrics.leader.record(now ? 1 : 0)
             ready = false
+            if !leading {
+                // A follower writes nothing: what was waiting to be written is the next leader's to decide.
+                writesWaiting.removeAll()
+                pendingWrites.removeAll()
+            }
             if leading { await resyncIfReady() }
         case .synced:
+            if !readiness.isReady, await services.hasSynced, await pools.hasSynced, await namespaces.hasSynced {
+                readiness.pass(Self.cachesCheck)
+            }
             if !ready { await resyncIfReady() } else { await reconcileAll() }
         case .pools:
             guard ready else { return }
@@ -150,6 +197,9 @@ public actor AllocationController: ServiceLifecycle.Service {
         case .service(let key):
             guard ready else { return }
             await reconcile(key)
+        case .released:
+            guard ready else { return }
+            for key in reportedFailures.keys.sorted() { await reconcile(key) }
         case .retry:
             guard ready, !pendingWrites.isEmpty else { return }
             let keys = pendingWrites.sorted()
@@ -185,12 +235,13 @@ public actor AllocationController: ServiceLifecycle.Service {
         for object in objects {
             byName[object.metadata.name ?? ""] = object
             do { specs.append(try object.poolSpec()) } catch {
-                await reportPool(object, "\(error)")
+                reportPool(object, "\(error)")
             }
         }
         let result = PoolValidator.validate(specs)
+        metrics.invalidPools.record(objects.count - result.pools.count)
         for error in result.errors {
-            if let object = byName[error.pool] { await reportPool(object, error.description) }
+            if let object = byName[error.pool] { reportPool(object, error.description) }
         }
         for warning in result.warnings { logger.warning("pool warning", metadata: ["pool": "\(warning.pool)", "detail": "\(warning.detail)"]) }
         let dropped = allocator.updatePools(result.pools)
@@ -199,11 +250,11 @@ public actor AllocationController: ServiceLifecycle.Service {
         }
     }
 
-    private func reportPool(_ pool: IPAddressPool, _ message: String) async {
+    private func reportPool(_ pool: IPAddressPool, _ message: String) {
         let identity = "\(pool.key)|\(pool.metadata.resourceVersion ?? "")|\(message)"
         guard reportedPoolErrors.insert(identity).inserted else { return }
         logger.error("invalid IPAddressPool left out", metadata: ["pool": "\(pool.key)", "error": "\(message)"])
-        await events.record(.warning, reason: "InvalidConfiguration", message: message, about: pool.reference)
+        events.post(.warning, reason: "InvalidConfiguration", message: message, about: pool.reference)
     }
 
     private func reconcileAll() async {
@@ -225,6 +276,7 @@ public actor AllocationController: ServiceLifecycle.Service {
             reportedFailures[key] = nil
             if let released = allocator.release(serviceKey) {
                 logger.info("released", metadata: ["service": "\(key)", "ips": "\(released.ips)"])
+                workContinuation.yield(.released)
             }
             return
         }
@@ -232,9 +284,12 @@ public actor AllocationController: ServiceLifecycle.Service {
             // No longer ours (type or class changed): give the IPs back and clear what we wrote. The annotation
             // alone marks ours only if the Service is of our class: another implementation (MetalLB on its own
             // class) writes the same annotation on its Services.
+            reportedFailures[key] = nil
             let ourClass = service.spec?.loadBalancerClass == builder.loadBalancerClass
             let annotated = service.metadata.annotations?[Annotations.allocatedFromPool] != nil
-            if allocator.release(serviceKey) != nil || (annotated && ourClass) {
+            let released = allocator.release(serviceKey) != nil
+            if released { workContinuation.yield(.released) }
+            if released || (annotated && ourClass) {
                 clear(service, reason: "the Service is no longer a LoadBalancer of this class")
             }
             return
@@ -243,27 +298,31 @@ public actor AllocationController: ServiceLifecycle.Service {
         do {
             request = try builder.request(for: service, namespaceLabels: await namespaceLabels(service))
         } catch {
-            await fail(service, serviceKey, error)
+            fail(service, serviceKey, error)
             return
         }
         let assignment: Assignment
+        let previous = allocator.assignment(for: serviceKey)
         do {
             assignment = try allocator.assign(request)
+            if previous?.ips != assignment.ips { metrics.allocations.increment() }
         } catch {
-            await fail(service, serviceKey, error)
+            fail(service, serviceKey, error)
             return
         }
         reportedFailures[service.key] = nil
         publish(assignment, on: service)
     }
 
-    private func fail(_ service: KubernetesService, _ key: ServiceKey, _ failure: AllocationFailure) async {
+    private func fail(_ service: KubernetesService, _ key: ServiceKey, _ failure: AllocationFailure) {
         let held = allocator.release(key)
+        if held != nil { workContinuation.yield(.released) }
         let identity = "\(service.metadata.resourceVersion ?? "")|\(failure.message)"
         if reportedFailures[service.key] != identity {
             reportedFailures[service.key] = identity
+            metrics.allocationFailures.increment()
             logger.warning("allocation failed", metadata: ["service": "\(key)", "reason": "\(failure)"])
-            await events.record(.warning, reason: "AllocationFailed", message: "Failed to allocate IP for \"\(key)\": \(failure.message)",
+            events.post(.warning, reason: "AllocationFailed", message: "Failed to allocate IP for \"\(key)\": \(failure.message)",
                                 about: service.reference)
         }
         if held != nil || !service.ingressIPs.isEmpty { clear(service, reason: failure.message) }
@@ -277,8 +336,14 @@ public actor AllocationController: ServiceLifecycle.Service {
     /// - Parameter target: what the write makes the Service show; a second write for the same target while the
     ///   first is still queued or running is dropped (each write's own watch event would otherwise ask for it
     ///   again before the status it writes is seen).
-    private func enqueueWrite(_ key: String, target: String, _ write: @escaping @Sendable () async -> Bool) {
-        guard writeTargets[key] != target else { return }
+    private func enqueueWrite(_ key: String, target: String, _ send: @escaping @Sendable () async -> Bool) {
+        guard leading, writeTargets[key] != target else { return }
+        let term = leadershipTerm
+        // Checked when the write's turn comes: leadership may have moved on while it waited.
+        let write: @Sendable () async -> Bool? = { [weak self] in
+            guard let self, await self.isLeader(term: term) else { return nil }
+            return await send()
+        }
         writeTargets[key] = target
         if writesInFlight.contains(key) {
             writesWaiting[key] = write
@@ -288,8 +353,17 @@ public actor AllocationController: ServiceLifecycle.Service {
         }
     }
 
-    private func finishedWrite(_ key: String, succeeded: Bool) {
-        if !succeeded { pendingWrites.insert(key) }
+    private func isLeader(term: Int) -> Bool { leading && leadershipTerm == term }
+
+    /// - Parameter succeeded: nil when the write was not sent (no longer the leader).
+    private func finishedWrite(_ key: String, succeeded: Bool?) {
+        switch succeeded {
+        case true?: metrics.writesSucceeded.increment()
+        case false?:
+            metrics.writesFailed.increment()
+            pendingWrites.insert(key)
+        case nil: break
+        }
         if let next = writesWaiting.removeValue(forKey: key) {
             writeContinuation.yield((key, next))
         } else {

@@ -91,11 +91,14 @@ public struct TwoHostLab: Sendable {
 /// The package's root, from this file's place in it.
 public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-/// The built `herald-speaker`, if `swift build` made one.
-public var heraldSpeakerBinary: String? {
-    let path = packageRoot.appendingPathComponent(".build/debug/herald-speaker").path
+/// A built Herald executable (`herald-speaker`, `herald-controller`), if `swift build` made it.
+public func heraldBinary(_ name: String) -> String? {
+    let path = packageRoot.appendingPathComponent(".build/debug/\(name)").path
     return FileManager.default.isExecutableFile(atPath: path) ? path : nil
 }
+
+public var heraldSpeakerBinary: String? { heraldBinary("herald-speaker") }
+public var heraldControllerBinary: String? { heraldBinary("herald-controller") }
 
 /// A network namespace of the test's own with loopback up; `with(name:)` removes it afterwards, with every
 /// process still running in it, also when the body throws.

@@ -24,10 +24,32 @@ public actor EventRecorder {
     private var seen: [String: Seen] = [:]
     static let aggregationWindow: TimeInterval = 600
 
+    private struct Posted: Sendable {
+        var kind: Kind, reason: String, message: String, object: Event.ObjectReference
+    }
+    private let posted: AsyncStream<Posted>
+    private let postedContinuation: AsyncStream<Posted>.Continuation
+    /// Events posted and not yet written beyond this many are dropped (oldest first) while the apiserver is slow.
+    static let postedLimit = 1000
+
     public init(client: any KubeClient, component: String, logger: Logger) {
         self.client = client
         self.component = component
         self.logger = logger
+        (posted, postedContinuation) = AsyncStream.makeStream(of: Posted.self, bufferingPolicy: .bufferingNewest(Self.postedLimit))
+    }
+
+    /// Records an Event without waiting for the apiserver: for loops that must not stall on a slow server.
+    /// Written in order by `run()`.
+    public nonisolated func post(_ kind: Kind, reason: String, message: String, about object: Event.ObjectReference) {
+        postedContinuation.yield(Posted(kind: kind, reason: reason, message: message, object: object))
+    }
+
+    /// Writes posted Events until cancelled.
+    public func run() async {
+        for await event in posted {
+            await record(event.kind, reason: event.reason, message: event.message, about: event.object)
+        }
     }
 
     public func record(_ kind: Kind, reason: String, message: String, about object: Event.ObjectReference) async {

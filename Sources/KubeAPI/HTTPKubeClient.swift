@@ -9,6 +9,8 @@ import NIOSSL
 public final class HTTPKubeClient: KubeClient {
     /// How long a watch stays open before the server ends it (it is then resumed from the last version).
     static let watchSeconds = 300
+    /// One watch event (one object) may be this long; etcd stores objects of at most 1.5 MiB.
+    static let maxWatchLine = 16 << 20
     static let requestTimeout: TimeAmount = .seconds(30)
     static let maxBody = 256 << 20
 
@@ -92,11 +94,17 @@ public final class HTTPKubeClient: KubeClient {
                     var pending: [UInt8] = []
                     for try await chunk in response.body {
                         pending += chunk.readableBytesView
-                        while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                            let line = Array(pending[..<newline])
-                            pending.removeSubrange(...newline)
+                        // Every complete line of the chunk, then one removal of what was consumed.
+                        var start = pending.startIndex
+                        while let newline = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                            let line = Array(pending[start..<newline])
+                            start = newline + 1
                             if line.isEmpty { continue }
                             continuation.yield(try Self.watchEvent(R.self, line: line))
+                        }
+                        pending.removeSubrange(..<start)
+                        guard pending.count <= Self.maxWatchLine else {
+                            throw KubeError(.decoding, "a watch event longer than \(Self.maxWatchLine) bytes")
                         }
                     }
                     continuation.finish()

@@ -45,7 +45,10 @@ public actor LeaderElector {
     /// Campaigns and renews until cancelled, then releases the Lease if held.
     public func run() async {
         while !Task.isCancelled {
-            let acquired = await tryAcquireOrRenew()
+            // A leader's attempt must end by its renew deadline: a request hanging on a dead connection must not
+            // keep it leading past the moment another candidate may take the Lease over.
+            let limit = isLeader ? max(timing.renewDeadline - (ContinuousClock.now - lastRenewal), .milliseconds(1)) : timing.leaseDuration
+            let acquired = await withTimeLimit(limit) { await self.tryAcquireOrRenew() } ?? false
             let now = ContinuousClock.now
             if acquired {
                 lastRenewal = now
@@ -110,6 +113,19 @@ public actor LeaderElector {
         } catch {
             logger.debug("lease update failed", metadata: ["error": "\(error)"])
             return false
+        }
+    }
+
+    /// `body`'s result, or nil (and `body` cancelled) once `limit` has passed.
+    private nonisolated func withTimeLimit<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async -> T) async -> T? {
+        await withTaskGroup(of: T?.self) { group in
+            group.addTask { await body() }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            return await group.next() ?? nil
         }
     }
 

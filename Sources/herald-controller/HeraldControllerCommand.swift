@@ -6,6 +6,9 @@ import HeraldCommandSupport
 import HeraldController
 import KubeAPI
 import Logging
+import Metrics
+import OperationsEndpoint
+import Prometheus
 import ServiceLifecycle
 import UnixSignals
 
@@ -37,7 +40,14 @@ struct HeraldControllerCommand: AsyncParsableCommand {
     @Option(help: "This replica's identity in leader election (default: the host name, i.e. the pod name).")
     var identity: String?
 
+    @Option(help: "Serve /metrics, /healthz and /readyz here: HOST:PORT, [IPv6]:PORT, :PORT (every address) or 0 (off).")
+    var metricsBindAddress: String = ":7472"
+
     @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        do { _ = try BindAddress.parse(metricsBindAddress) } catch { throw ValidationError("--metrics-bind-address: \(error)") }
+    }
 
     func run() async throws {
         let logger = logging.bootstrap(label: "herald-controller")
@@ -45,14 +55,20 @@ struct HeraldControllerCommand: AsyncParsableCommand {
         do { config = try KubeConfig.resolve(path: kubeconfig) } catch { throw StartupError("\(error)") }
         let client: HTTPKubeClient
         do { client = try HTTPKubeClient(config: config) } catch { throw StartupError("\(error)") }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let readiness = Readiness()
         let controller = AllocationController(
             client: client,
             options: .init(namespace: namespace, loadBalancerClass: lbClass,
                            leaderElection: leaderElect ? LeaderElector.Timing() : nil, identity: identity ?? hostName()),
-            logger: logger)
+            logger: logger, readiness: readiness)
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: controller)]
+        if let address = try BindAddress.parse(metricsBindAddress) {
+            services.append(.init(service: OperationsServer(address: address, registry: registry, readiness: readiness, logger: logger)))
+        }
         logger.notice("starting", metadata: ["server": "\(config.server)", "namespace": "\(namespace)", "class": "\(lbClass ?? "(default)")"])
-        let group = ServiceGroup(configuration: .init(services: [.init(service: controller)],
-                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await client.shutdown()
     }

@@ -1,8 +1,11 @@
 import HeraldController
 import HeraldCore
+import HeraldTestSupport
 import KubeAPI
 import KubeAPITesting
 import Logging
+import MetricsTestKit
+import OperationsEndpoint
 import ServiceLifecycle
 import ServiceLifecycleTestKit
 import Testing
@@ -23,10 +26,12 @@ import Testing
     }
 
     /// Runs the controller while `body` runs, then shuts it down gracefully.
-    static func withController(_ client: InMemoryKubeClient, _ body: () async throws -> Void) async throws {
+    static func withController(_ client: InMemoryKubeClient, metrics: TestMetrics = TestMetrics(), readiness: Readiness = Readiness(),
+                               _ body: () async throws -> Void) async throws {
         var logger = Logger(label: "test.controller")
         logger.logLevel = .warning
-        let controller = AllocationController(client: client, options: .init(leaderElection: nil, identity: "test"), logger: logger)
+        let controller = AllocationController(client: client, options: .init(leaderElection: nil, identity: "test"), logger: logger,
+                                              readiness: readiness, metricsFactory: metrics)
         try await testGracefulShutdown { trigger in
             let run = Task { try await controller.run() }
             defer { trigger.triggerGracefulShutdown() }
@@ -97,12 +102,44 @@ import Testing
             _ = try await client.create(Self.service("second"))
             let exhausted = try await Self.events(client, reason: "AllocationFailed")
             #expect(exhausted.first?.involvedObject.name == "second")
-            // Type change away from LoadBalancer: cleared, and the IP goes to the waiting Service on its next event.
+            // Type change away from LoadBalancer: cleared, and the IP goes to the waiting Service at once.
             _ = try await client.mergePatch(KubernetesService.self, namespace: "default", name: "first", patch: ["spec": ["type": "ClusterIP"]])
             _ = try await Self.events(client, reason: "ClearAssignment")
             #expect(try await client.get(KubernetesService.self, namespace: "default", name: "first").ingressIPs.isEmpty)
-            _ = try await client.mergePatch(KubernetesService.self, namespace: "default", name: "second", patch: ["metadata": ["labels": ["poke": "1"]]])
             #expect(try await Self.ingress(client, "second") == ["192.0.2.20"])
+            // Delete: the IP goes back, and a Service that was waiting for it gets it.
+            _ = try await client.create(Self.service("third"))
+            _ = try await Self.events(client, reason: "AllocationFailed") { $0.contains { $0.involvedObject.name == "third" } }
+            try await client.delete(KubernetesService.self, namespace: "default", name: "second")
+            #expect(try await Self.ingress(client, "third") == ["192.0.2.20"])
+        }
+    }
+
+    @Test func metricsAndReadinessFollowTheWork() async throws {
+        let client = InMemoryKubeClient()
+        _ = try await client.create(Self.pool("web", ["192.0.2.50/31"]))
+        _ = try await client.create(Self.pool("bad", ["not-a-range"]))
+        for name in ["a", "b", "c"] { _ = try await client.create(Self.service(name)) }
+        let metrics = TestMetrics(), readiness = Readiness()
+        #expect(readiness.isReady == true)
+        try await Self.withController(client, metrics: metrics, readiness: readiness) {
+            _ = try await Self.events(client, reason: "AllocationFailed")
+            #expect(try await Self.ingress(client, "b").count == 1)
+            #expect(readiness.isReady)
+            let web = [("pool", "web"), ("family", "IPv4")]
+            _ = try await waitFor("the gauges to show 2 of 2 in use") {
+                let inUse = try metrics.expectGauge("herald_allocator_addresses_in_use", web).lastValue
+                return (inUse == 2 ? true : nil, "in use: \(String(describing: inUse))")
+            }
+            #expect(try metrics.expectGauge("herald_allocator_addresses_total", web).lastValue == 2)
+            #expect(try metrics.expectCounter("herald_controller_allocations_total").totalValue == 2)
+            #expect(try metrics.expectCounter("herald_controller_allocation_failures_total").totalValue == 1)
+            #expect(try metrics.expectGauge("herald_controller_invalid_pools").lastValue == 1)
+            #expect(try metrics.expectGauge("herald_controller_leader").lastValue == 1)
+            _ = try await waitFor("two successful writes") {
+                let writes = try metrics.expectCounter("herald_controller_writes_total", [("result", "success")]).totalValue
+                return (writes >= 2 ? true : nil, "writes: \(writes)")
+            }
         }
     }
 

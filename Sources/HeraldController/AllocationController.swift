@@ -66,7 +66,8 @@ public actor AllocationController: ServiceLifecycle.Service {
     /// How long a graceful shutdown waits for queued writes before giving up on them.
     static let drainLimit: Duration = .seconds(5)
     /// Pool problems already reported, so a resync does not repeat their Events.
-    private var reportedPoolErrors: Set<String> = []
+    /// Per pool: the version of it whose problems were reported, and those problems.
+    private var reportedPoolErrors: [String: (version: String, messages: Set<String>)] = [:]
     /// Services whose status could not be written; retried every `retryInterval`.
     private var pendingWrites: Set<String> = []
     private var writesInFlight: Set<String> = []
@@ -238,6 +239,8 @@ public actor AllocationController: ServiceLifecycle.Service {
                 reportPool(object, "\(error)")
             }
         }
+        let current = Set(objects.map(\.key))
+        reportedPoolErrors = reportedPoolErrors.filter { current.contains($0.key) }
         let result = PoolValidator.validate(specs)
         metrics.invalidPools.record(objects.count - result.pools.count)
         for error in result.errors {
@@ -251,8 +254,9 @@ public actor AllocationController: ServiceLifecycle.Service {
     }
 
     private func reportPool(_ pool: IPAddressPool, _ message: String) {
-        let identity = "\(pool.key)|\(pool.metadata.resourceVersion ?? "")|\(message)"
-        guard reportedPoolErrors.insert(identity).inserted else { return }
+        let version = pool.metadata.resourceVersion ?? ""
+        if reportedPoolErrors[pool.key]?.version != version { reportedPoolErrors[pool.key] = (version, []) }
+        guard reportedPoolErrors[pool.key]!.messages.insert(message).inserted else { return }
         logger.error("invalid IPAddressPool left out", metadata: ["pool": "\(pool.key)", "error": "\(message)"])
         events.post(.warning, reason: "InvalidConfiguration", message: message, about: pool.reference)
     }

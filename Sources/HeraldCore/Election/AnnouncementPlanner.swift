@@ -1,0 +1,234 @@
+/// Decides, for every IP a Service shows in its status, which node announces it and on which interfaces, and
+/// why every other node does not. Every speaker runs this on the same inputs (the API objects and the live
+/// gossip members) and so reaches the same answer without talking to the others; `explain` prints it.
+///
+/// The rules are MetalLB's Layer 2 rules:
+/// - an IP is announced only if an `L2Advertisement` selects its pool (by name, by pool selector, or by
+///   selecting every pool when it names none) and at least one Service on the IP has a ready endpoint;
+/// - a node is a candidate when its speaker is a live member, it does not carry
+///   `node.kubernetes.io/exclude-from-external-load-balancers`, one of those advertisements selects it, and,
+///   for a Service with `externalTrafficPolicy: Local`, it runs a ready endpoint of that Service;
+/// - the owner is the first candidate of `ElectionRanking` for the IP, so Services sharing an IP share it.
+public enum AnnouncementPlanner {
+    public static let excludeLabel = "node.kubernetes.io/exclude-from-external-load-balancers"
+
+    public static func plan(_ inputs: AnnouncementInputs) -> [IPAddress: IPAnnouncement] {
+        var servicesByIP: [IPAddress: [AnnouncedService]] = [:]
+        for service in inputs.services {
+            for ip in Set(service.ips) { servicesByIP[ip, default: []].append(service) }
+        }
+        var plan: [IPAddress: IPAnnouncement] = [:]
+        for (ip, services) in servicesByIP {
+            plan[ip] = decide(ip, services: services.sorted { $0.service < $1.service }, inputs)
+        }
+        return plan
+    }
+
+    static func decide(_ ip: IPAddress, services: [AnnouncedService], _ inputs: AnnouncementInputs) -> IPAnnouncement {
+        var decision = IPAnnouncement(ip: ip, services: services.map(\.service))
+        guard let pool = pool(of: ip, services: services, inputs) else {
+            decision.withheld = .noPool
+            return decision
+        }
+        decision.pool = pool.name
+        let advertisements = inputs.advertisements.filter { $0.selects(pool: pool.name, labels: pool.labels) }
+        guard !advertisements.isEmpty else {
+            decision.withheld = .noAdvertisement(pool: pool.name)
+            return decision
+        }
+        let serving = services.filter { !$0.readyEndpointNodes.isEmpty }
+        guard !serving.isEmpty else {
+            decision.withheld = .noReadyEndpoint
+            return decision
+        }
+        let nodes = Set(inputs.nodes.keys).union(inputs.members).sorted()
+        var candidates: [String] = []
+        for node in nodes {
+            if let reason = exclusion(of: node, advertisements: advertisements, serving: serving, inputs) {
+                decision.excluded[node] = reason
+            } else {
+                candidates.append(node)
+            }
+        }
+        decision.ranking = ElectionRanking.rank(candidates, for: ip)
+        guard let owner = decision.ranking.first else {
+            decision.withheld = .noCandidate
+            return decision
+        }
+        decision.owner = owner
+        decision.interfaces = interfaces(of: owner, advertisements: advertisements, inputs)
+        return decision
+    }
+
+    /// The pool the controller wrote into the annotation, else the one whose ranges hold the IP.
+    static func pool(of ip: IPAddress, services: [AnnouncedService], _ inputs: AnnouncementInputs) -> PoolDescription? {
+        for service in services {
+            if let name = service.pool, let pool = inputs.pools.first(where: { $0.name == name }), pool.pool.contains(ip) { return pool }
+        }
+        return inputs.pools.sorted { $0.name < $1.name }.first { $0.pool.contains(ip) }
+    }
+
+    static func exclusion(of node: String, advertisements: [L2AdvertisementRule], serving: [AnnouncedService],
+                          _ inputs: AnnouncementInputs) -> NodeExclusion? {
+        guard inputs.members.contains(node) else { return .notAMember }
+        guard let labels = inputs.nodes[node] else { return .unknownNode }
+        if labels[excludeLabel] != nil { return .excludedByLabel }
+        guard advertisements.contains(where: { $0.selects(nodeLabels: labels) }) else {
+            return .notSelected(advertisements: advertisements.map(\.name).sorted())
+        }
+        if let local = serving.first(where: { $0.trafficPolicy == .local && !$0.readyEndpointNodes.contains(node) }) {
+            return .noLocalEndpoint(service: local.service)
+        }
+        return nil
+    }
+
+    /// The owner's interfaces: those of the advertisements that select it; nil (every interface) when one of
+    /// them names none.
+    static func interfaces(of node: String, advertisements: [L2AdvertisementRule], _ inputs: AnnouncementInputs) -> Set<String>? {
+        let labels = inputs.nodes[node] ?? [:]
+        var names: Set<String> = []
+        for advertisement in advertisements where advertisement.selects(nodeLabels: labels) {
+            if advertisement.interfaces.isEmpty { return nil }
+            names.formUnion(advertisement.interfaces)
+        }
+        return names
+    }
+}
+
+/// Everything the planner reads: Services with their IPs and endpoints, pools, L2Advertisements, Nodes and
+/// the live gossip members (node names).
+public struct AnnouncementInputs: Hashable, Sendable {
+    public var services: [AnnouncedService]
+    public var pools: [PoolDescription]
+    public var advertisements: [L2AdvertisementRule]
+    /// Node name to labels.
+    public var nodes: [String: [String: String]]
+    public var members: Set<String>
+
+    public init(services: [AnnouncedService] = [], pools: [PoolDescription] = [], advertisements: [L2AdvertisementRule] = [],
+                nodes: [String: [String: String]] = [:], members: Set<String> = []) {
+        self.services = services
+        self.pools = pools
+        self.advertisements = advertisements
+        self.nodes = nodes
+        self.members = members
+    }
+}
+
+/// A LoadBalancer Service as the speakers see it: the IPs in its status and where its ready endpoints run.
+public struct AnnouncedService: Hashable, Sendable {
+    public var service: ServiceKey
+    public var ips: [IPAddress]
+    /// `metallb.io/ip-allocated-from-pool`, if the controller wrote it.
+    public var pool: String?
+    public var trafficPolicy: TrafficPolicy
+    /// Nodes running at least one ready endpoint of the Service.
+    public var readyEndpointNodes: Set<String>
+
+    public init(service: ServiceKey, ips: [IPAddress], pool: String? = nil, trafficPolicy: TrafficPolicy = .cluster,
+                readyEndpointNodes: Set<String>) {
+        self.service = service
+        self.ips = ips
+        self.pool = pool
+        self.trafficPolicy = trafficPolicy
+        self.readyEndpointNodes = readyEndpointNodes
+    }
+}
+
+/// A pool and its labels (for `ipAddressPoolSelectors`).
+public struct PoolDescription: Hashable, Sendable {
+    public var pool: AddressPool
+    public var labels: [String: String]
+    public var name: String { pool.name }
+
+    public init(pool: AddressPool, labels: [String: String] = [:]) {
+        self.pool = pool
+        self.labels = labels
+    }
+}
+
+/// One `L2Advertisement`'s selection.
+public struct L2AdvertisementRule: Hashable, Sendable {
+    public var name: String
+    public var pools: [String]
+    public var poolSelectors: [LabelSelector]
+    public var nodeSelectors: [LabelSelector]
+    /// Empty: every interface.
+    public var interfaces: [String]
+
+    public init(name: String, pools: [String] = [], poolSelectors: [LabelSelector] = [], nodeSelectors: [LabelSelector] = [],
+                interfaces: [String] = []) {
+        self.name = name
+        self.pools = pools
+        self.poolSelectors = poolSelectors
+        self.nodeSelectors = nodeSelectors
+        self.interfaces = interfaces
+    }
+
+    /// An advertisement that names no pool and no pool selector selects every pool.
+    public func selects(pool: String, labels: [String: String]) -> Bool {
+        if pools.isEmpty && poolSelectors.isEmpty { return true }
+        return pools.contains(pool) || poolSelectors.contains { $0.matches(labels) }
+    }
+
+    /// An advertisement without node selectors selects every node.
+    public func selects(nodeLabels: [String: String]) -> Bool {
+        nodeSelectors.isEmpty || nodeSelectors.contains { $0.matches(nodeLabels) }
+    }
+}
+
+/// The decision for one IP.
+public struct IPAnnouncement: Hashable, Sendable {
+    public var ip: IPAddress
+    public var services: [ServiceKey]
+    public var pool: String?
+    /// Candidates from the owner down.
+    public var ranking: [String] = []
+    public var owner: String?
+    /// The owner's interfaces; nil: every interface.
+    public var interfaces: Set<String>?
+    /// Why each node that is not a candidate is not.
+    public var excluded: [String: NodeExclusion] = [:]
+    /// Why nobody announces the IP, when nobody does.
+    public var withheld: Withheld?
+
+    public init(ip: IPAddress, services: [ServiceKey]) {
+        self.ip = ip
+        self.services = services
+    }
+
+    public enum Withheld: Hashable, Sendable, CustomStringConvertible {
+        case noPool
+        case noAdvertisement(pool: String)
+        case noReadyEndpoint
+        case noCandidate
+
+        public var description: String {
+            switch self {
+            case .noPool: "no IPAddressPool holds the IP"
+            case .noAdvertisement(let pool): "no L2Advertisement selects pool \"\(pool)\""
+            case .noReadyEndpoint: "no Service on the IP has a ready endpoint"
+            case .noCandidate: "no node qualifies"
+            }
+        }
+    }
+}
+
+/// Why a node may not announce an IP.
+public enum NodeExclusion: Hashable, Sendable, CustomStringConvertible {
+    case notAMember
+    case unknownNode
+    case excludedByLabel
+    case notSelected(advertisements: [String])
+    case noLocalEndpoint(service: ServiceKey)
+
+    public var description: String {
+        switch self {
+        case .notAMember: "its speaker is not a live member"
+        case .unknownNode: "no Node object has its name"
+        case .excludedByLabel: "labelled \(AnnouncementPlanner.excludeLabel)"
+        case .notSelected(let names): "not selected by the nodeSelectors of \(names.joined(separator: ", "))"
+        case .noLocalEndpoint(let service): "no ready endpoint of \(service) (externalTrafficPolicy: Local)"
+        }
+    }
+}

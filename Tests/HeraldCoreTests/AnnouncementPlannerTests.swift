@@ -1,0 +1,143 @@
+import HeraldCore
+import PropertyBased
+import Testing
+
+/// MetalLB's Layer 2 rules, one row each, and the promises every speaker relies on to agree without talking.
+@Suite struct AnnouncementPlannerTests {
+    typealias F = Fixtures
+
+    static let web = F.pools(PoolSpec(name: "web", addresses: ["192.0.2.0/28", "2001:db8::/124"]),
+                             PoolSpec(name: "quiet", addresses: ["198.51.100.0/28"]))
+    static let nodes: [String: [String: String]] = [
+        "node-a": ["zone": "a"], "node-b": ["zone": "b"], "node-c": ["zone": "a"], "node-d": ["zone": "b"],
+    ]
+    static let everyone: Set<String> = ["node-a", "node-b", "node-c", "node-d"]
+
+    static func inputs(services: [AnnouncedService], advertisements: [L2AdvertisementRule] = [L2AdvertisementRule(name: "all", pools: ["web"])],
+                       nodes: [String: [String: String]] = nodes, members: Set<String> = everyone) -> AnnouncementInputs {
+        AnnouncementInputs(services: services, pools: web.map { PoolDescription(pool: $0, labels: ["tier": $0.name]) },
+                           advertisements: advertisements, nodes: nodes, members: members)
+    }
+
+    static func service(_ name: String, _ ips: [String], policy: TrafficPolicy = .cluster, endpoints: Set<String> = ["node-a"]) -> AnnouncedService {
+        AnnouncedService(service: ServiceKey(namespace: "default", name: name), ips: ips.map(F.ip), trafficPolicy: policy,
+                         readyEndpointNodes: endpoints)
+    }
+
+    static func decision(_ inputs: AnnouncementInputs, _ ip: String) throws -> IPAnnouncement {
+        try #require(AnnouncementPlanner.plan(inputs)[F.ip(ip)])
+    }
+
+    @Test func theOwnerIsTheFirstOfTheRankingAmongEveryQualifiedNode() throws {
+        let plan = try Self.decision(Self.inputs(services: [Self.service("s", ["192.0.2.10"])]), "192.0.2.10")
+        #expect(plan.ranking == ElectionRanking.rank(Self.everyone, for: F.ip("192.0.2.10")))
+        #expect(plan.owner == plan.ranking.first)
+        #expect(plan.pool == "web")
+        #expect(plan.interfaces == nil)
+        #expect(plan.excluded.isEmpty && plan.withheld == nil)
+    }
+
+    @Test func withheldWithoutAdvertisementPoolOrEndpoint() throws {
+        let noAdvertisement = try Self.decision(Self.inputs(services: [Self.service("s", ["198.51.100.3"])]), "198.51.100.3")
+        #expect(noAdvertisement.withheld == .noAdvertisement(pool: "quiet") && noAdvertisement.owner == nil)
+        let noPool = try Self.decision(Self.inputs(services: [Self.service("s", ["203.0.113.1"])]), "203.0.113.1")
+        #expect(noPool.withheld == .noPool)
+        let noEndpoint = try Self.decision(Self.inputs(services: [Self.service("s", ["192.0.2.1"], endpoints: [])]), "192.0.2.1")
+        #expect(noEndpoint.withheld == .noReadyEndpoint)
+    }
+
+    @Test func anAdvertisementNamingNoPoolSelectsEveryPoolAndSelectorsMatchLabels() throws {
+        let all = Self.inputs(services: [Self.service("s", ["198.51.100.3"])], advertisements: [L2AdvertisementRule(name: "every")])
+        #expect(try Self.decision(all, "198.51.100.3").owner != nil)
+        let bySelector = Self.inputs(services: [Self.service("s", ["198.51.100.3"])],
+                                     advertisements: [L2AdvertisementRule(name: "sel", poolSelectors: [LabelSelector(matchLabels: ["tier": "quiet"])])])
+        #expect(try Self.decision(bySelector, "198.51.100.3").owner != nil)
+    }
+
+    @Test func nodeSelectorsLabelsAndMembershipExcludeWithReasons() throws {
+        var nodes = Self.nodes
+        nodes["node-d"]?[AnnouncementPlanner.excludeLabel] = ""
+        let inputs = Self.inputs(services: [Self.service("s", ["192.0.2.10"])],
+                                 advertisements: [L2AdvertisementRule(name: "zone-b", pools: ["web"], nodeSelectors: [LabelSelector(matchLabels: ["zone": "b"])]),
+                                                  L2AdvertisementRule(name: "node-c", pools: ["web"], nodeSelectors: [LabelSelector(matchLabels: ["zone": "a"])],
+                                                                      interfaces: ["eth1"])],
+                                 nodes: nodes, members: ["node-b", "node-c", "node-d", "ghost"])
+        let plan = try Self.decision(inputs, "192.0.2.10")
+        #expect(Set(plan.ranking) == ["node-b", "node-c"])
+        #expect(plan.excluded == ["node-a": .notAMember, "node-d": .excludedByLabel, "ghost": .unknownNode])
+        let narrow = Self.inputs(services: [Self.service("s", ["192.0.2.10"])],
+                                 advertisements: [L2AdvertisementRule(name: "zone-b", pools: ["web"], nodeSelectors: [LabelSelector(matchLabels: ["zone": "b"])])])
+        #expect(try Self.decision(narrow, "192.0.2.10").excluded["node-a"] == .notSelected(advertisements: ["zone-b"]))
+    }
+
+    @Test func interfacesAreTheUnionOfTheOwnersAdvertisementsOrEveryInterface() throws {
+        let two = [L2AdvertisementRule(name: "one", pools: ["web"], interfaces: ["eth0"]), L2AdvertisementRule(name: "two", interfaces: ["eth1"])]
+        #expect(try Self.decision(Self.inputs(services: [Self.service("s", ["192.0.2.10"])], advertisements: two), "192.0.2.10").interfaces == ["eth0", "eth1"])
+        let open = two + [L2AdvertisementRule(name: "open", pools: ["web"])]
+        #expect(try Self.decision(Self.inputs(services: [Self.service("s", ["192.0.2.10"])], advertisements: open), "192.0.2.10").interfaces == nil)
+    }
+
+    @Test func localTrafficPolicyFollowsTheReadyEndpoints() throws {
+        let local = Self.service("s", ["192.0.2.10"], policy: .local, endpoints: ["node-b", "node-d"])
+        let plan = try Self.decision(Self.inputs(services: [local]), "192.0.2.10")
+        #expect(Set(plan.ranking) == ["node-b", "node-d"])
+        #expect(plan.excluded["node-a"] == .noLocalEndpoint(service: local.service))
+    }
+
+    @Test func servicesSharingAnIPElectOneOwnerAndOneWithoutEndpointsDoesNotWithholdIt() throws {
+        let first = Self.service("a", ["192.0.2.5"]), second = Self.service("b", ["192.0.2.5", "2001:db8::5"], endpoints: [])
+        let plan = AnnouncementPlanner.plan(Self.inputs(services: [second, first]))
+        #expect(plan[F.ip("192.0.2.5")]?.services == [first.service, second.service])
+        #expect(plan[F.ip("192.0.2.5")]?.owner != nil)
+        #expect(plan[F.ip("2001:db8::5")]?.withheld == .noReadyEndpoint)
+    }
+
+    /// Random clusters: the answer does not depend on the order of the inputs; the owner is always a qualified
+    /// live member; losing a member that owns nothing moves no IP (a speaker restart elsewhere changes nothing).
+    @Test func agreementAndStability() async {
+        let gen = Gen<UInt64>.uint64().array(of: 1...12)
+        await propertyCheck(count: 200, input: gen, Gen<UInt64>.uint64()) { seeds, shuffleSeed in
+            let nodeNames = (0..<6).map { "node-\($0)" }
+            var services: [AnnouncedService] = []
+            for (index, seed) in seeds.enumerated() {
+                let ip = "192.0.2.\(seed % 14 + 1)"
+                let endpoints = Set(nodeNames.enumerated().filter { (seed >> (8 + $0.offset)) & 1 == 1 }.map(\.element))
+                services.append(AnnouncedService(service: ServiceKey(namespace: "ns", name: "s\(index)"), ips: [F.ip(ip)],
+                                                 trafficPolicy: (seed >> 4) & 1 == 1 ? .local : .cluster, readyEndpointNodes: endpoints))
+            }
+            let members = Set(nodeNames.enumerated().filter { (shuffleSeed >> $0.offset) & 3 != 0 }.map(\.element))
+            let nodes = Dictionary(uniqueKeysWithValues: nodeNames.map { ($0, ["zone": "z\($0.count)"]) })
+            let inputs = AnnouncementInputs(services: services, pools: Self.web.map { PoolDescription(pool: $0) },
+                                            advertisements: [L2AdvertisementRule(name: "all")], nodes: nodes, members: members)
+            let plan = AnnouncementPlanner.plan(inputs)
+            var shuffled = inputs
+            var generator = Xorshift(state: shuffleSeed | 1)
+            shuffled.services.shuffle(using: &generator)
+            #expect(AnnouncementPlanner.plan(shuffled) == plan)
+            for decision in plan.values {
+                guard let owner = decision.owner else { continue }
+                #expect(members.contains(owner) && decision.excluded[owner] == nil)
+                for service in services where service.ips.contains(decision.ip) && service.trafficPolicy == .local && !service.readyEndpointNodes.isEmpty {
+                    #expect(service.readyEndpointNodes.contains(owner))
+                }
+            }
+            let owners = Set(plan.values.compactMap(\.owner))
+            guard let idle = members.sorted().first(where: { !owners.contains($0) }) else { return }
+            var fewer = inputs
+            fewer.members.remove(idle)
+            let after = AnnouncementPlanner.plan(fewer)
+            #expect(after.mapValues(\.owner) == plan.mapValues(\.owner), "removing \(idle), which owned nothing, moved an IP")
+        }
+    }
+}
+
+/// A tiny seeded generator for shuffles inside property checks.
+struct Xorshift: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state ^= state << 13
+        state ^= state >> 7
+        state ^= state << 17
+        return state
+    }
+}

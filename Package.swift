@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "GossipNode", targets: ["GossipNode"]),
         .library(name: "KubeAPI", targets: ["KubeAPI"]),
         .library(name: "OperationsEndpoint", targets: ["OperationsEndpoint"]),
+        .library(name: "HeraldSpeaker", targets: ["HeraldSpeaker"]),
         .executable(name: "herald-speaker", targets: ["herald-speaker"]),
         .executable(name: "herald-controller", targets: ["herald-controller"]),
     ],
@@ -139,6 +140,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The speaker's reconciler: API objects + live members → AnnouncementPlanner → the node's announcements.
+        .target(
+            name: "HeraldSpeaker",
+            dependencies: [
+                "HeraldCore", "KubeAPI", "L2Announcer", "Gossip", "GossipNode", "OperationsEndpoint",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         // What the executables share: --log-level and the logging backend, startup errors.
         .target(
             name: "HeraldCommandSupport",
@@ -220,6 +232,16 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "HeraldSpeakerTests",
+            dependencies: [
+                "HeraldSpeaker", "HeraldCore", "KubeAPI", "KubeAPITesting", "Gossip", "HeraldTestSupport",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),

@@ -41,6 +41,9 @@ public actor AllocationController: ServiceLifecycle.Service {
         case retry
         /// IPs went back to a pool: Services that failed to get one may get one now (exhaustion, then release).
         case released
+        /// Every `resyncInterval`: reconcile every Service from the caches, as client-go's informers resync, so
+        /// a change whose event was missed is still acted on.
+        case resync
     }
 
     private let client: any KubeClient
@@ -81,6 +84,7 @@ public actor AllocationController: ServiceLifecycle.Service {
     /// unchanged Service again does not log or record it again.
     private var reportedFailures: [String: String] = [:]
     static let retryInterval: Duration = .seconds(2)
+    static let resyncInterval: Duration = .seconds(30)
 
     /// - Parameters:
     ///   - readiness: where the controller reports that its caches are filled (`/readyz`).
@@ -138,6 +142,12 @@ public actor AllocationController: ServiceLifecycle.Service {
                     self.workContinuation.yield(.retry)
                 }
             }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: Self.resyncInterval)
+                    self.workContinuation.yield(.resync)
+                }
+            }
             await cancelWhenGracefulShutdown {
                 for await item in self.work { await self.handle(item) }
             }
@@ -171,6 +181,7 @@ public actor AllocationController: ServiceLifecycle.Service {
             metrics.updatePools(from: allocator)
             metrics.pendingWrites.record(pendingWrites.count)
         }
+        metrics.work(item)
         switch item {
         case .leadership(let now):
             leading = now
@@ -201,6 +212,14 @@ public actor AllocationController: ServiceLifecycle.Service {
         case .released:
             guard ready else { return }
             for key in reportedFailures.keys.sorted() { await reconcile(key) }
+        case .resync:
+            guard ready else { return }
+            let before = metrics.allocationsCount
+            await reconcileAll()
+            let caught = metrics.allocationsCount - before
+            if caught > 0 {
+                logger.warning("a periodic resync assigned Services that no event had brought", metadata: ["services": "\(caught)"])
+            }
         case .retry:
             guard ready, !pendingWrites.isEmpty else { return }
             let keys = pendingWrites.sorted()
@@ -309,7 +328,7 @@ public actor AllocationController: ServiceLifecycle.Service {
         let previous = allocator.assignment(for: serviceKey)
         do {
             assignment = try allocator.assign(request)
-            if previous?.ips != assignment.ips { metrics.allocations.increment() }
+            if previous?.ips != assignment.ips { metrics.allocated() }
         } catch {
             fail(service, serviceKey, error)
             return

@@ -10,7 +10,11 @@ struct ControllerMetrics {
     /// Usable IPs per pool, per family (`metallb_allocator_addresses_total`).
     private var capacity: [PoolFamily: Gauge] = [:]
     /// Services that were given IPs (first assignment or a change of IPs).
-    let allocations: Counter
+    private let allocations: Counter
+    /// The same count, readable: a resync compares it before and after.
+    private(set) var allocationsCount = 0
+    /// Work items handled, by kind: which events reach the reconciler.
+    private let workHandled: [String: Counter]
     /// Allocation attempts that failed (the Service got an `AllocationFailed` Event).
     let allocationFailures: Counter
     /// Status and annotation writes, by result (`success`, `error`).
@@ -31,12 +35,34 @@ struct ControllerMetrics {
     init(factory: any MetricsFactory) {
         self.factory = factory
         allocations = Counter(label: "herald_controller_allocations_total", factory: factory)
+        workHandled = Dictionary(uniqueKeysWithValues: ["service", "pools", "namespace", "synced", "leadership", "retry", "released", "resync"].map {
+            ($0, Counter(label: "herald_controller_work_total", dimensions: [("kind", $0)], factory: factory))
+        })
         allocationFailures = Counter(label: "herald_controller_allocation_failures_total", factory: factory)
         writesSucceeded = Counter(label: "herald_controller_writes_total", dimensions: [("result", "success")], factory: factory)
         writesFailed = Counter(label: "herald_controller_writes_total", dimensions: [("result", "error")], factory: factory)
         pendingWrites = Gauge(label: "herald_controller_pending_writes", factory: factory)
         leader = Gauge(label: "herald_controller_leader", factory: factory)
         invalidPools = Gauge(label: "herald_controller_invalid_pools", factory: factory)
+    }
+
+    mutating func allocated() {
+        allocations.increment()
+        allocationsCount += 1
+    }
+
+    func work(_ item: AllocationController.Work) {
+        let kind = switch item {
+        case .service: "service"
+        case .pools: "pools"
+        case .namespace: "namespace"
+        case .synced: "synced"
+        case .leadership: "leadership"
+        case .retry: "retry"
+        case .released: "released"
+        case .resync: "resync"
+        }
+        workHandled[kind]?.increment()
     }
 
     /// Sets the pool gauges from the allocator; drops those of pools that are gone.

@@ -1,0 +1,37 @@
+public import HeraldCore
+public import L2Announcer
+public import Logging
+
+/// What the reconciler drives: the set of IPs this node answers for, each on some interfaces. The Linux
+/// implementation is `InterfaceAnnouncer`; tests use a recording one.
+public protocol AddressAnnouncer: Sendable {
+    /// Makes the announced set exactly `desired` (an IP → its interfaces; nil: every interface): answers and
+    /// announces what is new, stops at once for what is gone. Returns the IPs that could not be announced, why.
+    func apply(_ desired: [IPAddress: Set<String>?]) async -> [IPAddress: String]
+}
+
+/// `AddressAnnouncer` over one `InterfaceSpeaker` per allowed interface (L2Announcer's ARP/NDP responders).
+public struct InterfaceAnnouncer: AddressAnnouncer {
+    public let speakers: [InterfaceSpeaker]
+    private let logger: Logger
+
+    public init(speakers: [InterfaceSpeaker], logger: Logger) {
+        self.speakers = speakers
+        self.logger = logger
+    }
+
+    public func apply(_ desired: [IPAddress: Set<String>?]) async -> [IPAddress: String] {
+        var failures: [IPAddress: String] = [:]
+        for speaker in speakers {
+            let wanted = Set(desired.compactMap { ip, interfaces in interfaces.map { $0.contains(speaker.interfaceName) } ?? true ? ip : nil })
+            for ip in speaker.announced.subtracting(wanted) { speaker.withdraw(ip) }
+            for ip in wanted.subtracting(speaker.announced) {
+                do { try speaker.announce(ip) } catch {
+                    failures[ip] = "\(speaker.interfaceName): \(error)"
+                    logger.error("cannot announce", metadata: ["ip": "\(ip)", "interface": "\(speaker.interfaceName)", "error": "\(error)"])
+                }
+            }
+        }
+        return failures
+    }
+}

@@ -1,0 +1,221 @@
+public import HeraldCore
+public import KubeAPI
+public import Logging
+public import Metrics
+public import OperationsEndpoint
+public import ServiceLifecycle
+
+/// `herald-speaker`'s work on one node: from the API objects and the live gossip members, plan every IP's
+/// owner (`AnnouncementPlanner`, the same answer on every node) and make this node answer for exactly the IPs
+/// it owns.
+///
+/// - Nothing is announced before every cache is filled and the membership has settled (another member seen,
+///   or `joinGrace` passed): a starting speaker that saw only itself would claim every IP.
+/// - While the apiserver is away the caches keep their last state: membership changes still move IPs, and
+///   nothing is withdrawn because a watch broke.
+/// - Graceful shutdown is make-before-break: the executable stops gossip first (the member leaves, the
+///   successor takes over), and this node keeps answering for `handoverDelay` before it stops.
+/// - The new owner of an IP records a `nodeAssigned` Event on each of its Services, naming the previous owner
+///   and why it lost the IP.
+public actor SpeakerReconciler: ServiceLifecycle.Service {
+    public struct Options: Sendable {
+        public var nodeName: String
+        /// Where `IPAddressPool`s and `L2Advertisement`s live.
+        public var namespace: String
+        public var loadBalancerClass: String?
+        /// How long to wait for another member before announcing as the only one.
+        public var joinGrace: Duration
+        /// How long a leaving node keeps answering after its successor was told.
+        public var handoverDelay: Duration
+
+        public init(nodeName: String, namespace: String = "herald-system", loadBalancerClass: String? = nil,
+                    joinGrace: Duration = .seconds(3), handoverDelay: Duration = .seconds(1)) {
+            self.nodeName = nodeName
+            self.namespace = namespace
+            self.loadBalancerClass = loadBalancerClass
+            self.joinGrace = joinGrace
+            self.handoverDelay = handoverDelay
+        }
+    }
+
+    private let client: any KubeClient
+    private let membership: any MembershipView
+    private let announcer: any AddressAnnouncer
+    private let options: Options
+    private let logger: Logger
+    private let readiness: Readiness
+    private let events: EventRecorder
+    private var metrics: SpeakerMetrics
+    private let services: Informer<KubernetesService>
+    private let pools: Informer<IPAddressPool>
+    private let advertisements: Informer<L2Advertisement>
+    private let nodes: Informer<Node>
+    /// Made in `run`, once the server's EndpointSlice version is known.
+    private var slices: Informer<EndpointSlice>?
+    private let changed: AsyncStream<Void>
+    private let changedContinuation: AsyncStream<Void>.Continuation
+    private var settled = false
+    private var plan: [IPAddress: IPAnnouncement] = [:]
+    private var announced: [IPAddress: Set<String>?] = [:]
+    private var reportedProblems: Set<String> = []
+
+    static let cachesCheck = "caches"
+    static let membershipCheck = "membership"
+
+    public init(client: any KubeClient, membership: any MembershipView, announcer: any AddressAnnouncer, options: Options,
+                logger: Logger, readiness: Readiness = Readiness(), metricsFactory: any MetricsFactory = MetricsSystem.factory) {
+        self.client = client
+        self.membership = membership
+        self.announcer = announcer
+        self.options = options
+        var logger = logger
+        logger[metadataKey: "node"] = "\(options.nodeName)"
+        self.logger = logger
+        self.readiness = readiness
+        readiness.fail(Self.cachesCheck, reason: "Services, EndpointSlices, Nodes, pools and L2Advertisements not listed yet")
+        readiness.fail(Self.membershipCheck, reason: "no other speaker seen yet")
+        metrics = SpeakerMetrics(factory: metricsFactory)
+        events = EventRecorder(client: client, component: "herald-speaker", logger: logger)
+        services = Informer(client: client, logger: logger)
+        pools = Informer(client: client, namespace: options.namespace, logger: logger)
+        advertisements = Informer(client: client, namespace: options.namespace, logger: logger)
+        nodes = Informer(client: client, logger: logger)
+        (changed, changedContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Every IP's decision, as this node last made it (for tests and `explain`).
+    public var currentPlan: [IPAddress: IPAnnouncement] { plan }
+    /// The IPs this node answers for, with their interfaces (nil: every interface).
+    public var announcedIPs: [IPAddress: Set<String>?] { announced }
+
+    public func run() async throws {
+        let slices = Informer<EndpointSlice>(client: client, type: await endpointSliceType(), logger: logger)
+        self.slices = slices
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.events.run() }
+            group.addTask { await self.watch(self.services) }
+            group.addTask { await self.watch(self.pools) }
+            group.addTask { await self.watch(self.advertisements) }
+            group.addTask { await self.watch(self.nodes) }
+            group.addTask { await self.watch(slices) }
+            group.addTask {
+                for await _ in self.membership.changes { self.changedContinuation.yield() }
+            }
+            group.addTask {
+                try? await Task.sleep(for: self.options.joinGrace)
+                await self.joinGraceEnded()
+            }
+            await cancelWhenGracefulShutdown {
+                for await _ in self.changed { await self.reconcile() }
+            }
+            // Make-before-break: gossip has already left (the executable stops it first), so the successor is
+            // announcing; keep answering a little longer, then stop.
+            if !announced.isEmpty {
+                logger.notice("handing over", metadata: ["ips": "\(announced.count)", "delay": "\(options.handoverDelay)"])
+                try? await Task.sleep(for: options.handoverDelay)
+            }
+            await apply([:])
+            group.cancelAll()
+        }
+    }
+
+    private nonisolated func watch<R: KubeResource>(_ informer: Informer<R>) async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await informer.run() }
+            for await _ in informer.events { changedContinuation.yield() }
+        }
+    }
+
+    /// discovery.k8s.io/v1 where the server has it (1.21+), else v1beta1 (the local 1.20 server).
+    private func endpointSliceType() async -> ResourceType {
+        do {
+            _ = try await client.list(EndpointSlice.self, namespace: "default", type: EndpointSlice.type)
+            return EndpointSlice.type
+        } catch let error where error.code == .notFound {
+            logger.notice("the server has no discovery.k8s.io/v1; reading EndpointSlices as v1beta1")
+            return EndpointSlice.v1beta1
+        } catch {
+            return EndpointSlice.type  // the informer reports and retries whatever is wrong
+        }
+    }
+
+    private func joinGraceEnded() {
+        if !settled { logger.notice("no other speaker answered within the join grace; announcing as the only member") }
+        changedContinuation.yield()
+        settled = true
+    }
+
+    // MARK: Planning
+
+    private func reconcile() async {
+        guard let slices else { return }
+        guard await services.hasSynced, await pools.hasSynced, await advertisements.hasSynced, await nodes.hasSynced,
+              await slices.hasSynced else { return }
+        readiness.pass(Self.cachesCheck)
+        // This node counts itself live while it runs: after a leave the others drop it, but it keeps answering
+        // until its successor took over (make-before-break).
+        let members = await membership.liveNames().union([options.nodeName])
+        if members.count > 1 { settled = true }
+        guard settled else { return }
+        readiness.pass(Self.membershipCheck)
+        let view = SpeakerView(services: await services.objects.values, endpointSlices: await slices.objects.values,
+                               pools: await pools.objects.values, advertisements: await advertisements.objects.values,
+                               nodes: await nodes.objects.values, members: members, loadBalancerClass: options.loadBalancerClass)
+        report(view.problems)
+        let next = AnnouncementPlanner.plan(view.inputs)
+        await recordOwnerChanges(from: plan, to: next)
+        plan = next
+        var desired: [IPAddress: Set<String>?] = [:]
+        for (ip, decision) in next where decision.owner == options.nodeName { desired[ip] = decision.interfaces }
+        await apply(desired)
+    }
+
+    private func apply(_ desired: [IPAddress: Set<String>?]) async {
+        guard desired != announced else { return }
+        let gained = Set(desired.keys).subtracting(announced.keys), lost = Set(announced.keys).subtracting(desired.keys)
+        for ip in lost.sorted() {
+            logger.notice("ownership lost", metadata: ["ip": "\(ip)", "reason": "\(lossReason(ip))"])
+        }
+        for ip in gained.sorted() {
+            logger.notice("ownership gained", metadata: ["ip": "\(ip)", "services": "\(plan[ip]?.services.map(\.description) ?? [])"])
+        }
+        metrics.gained.increment(by: gained.count)
+        metrics.lost.increment(by: lost.count)
+        let failures = await announcer.apply(desired)
+        metrics.announceFailures.increment(by: failures.count)
+        announced = desired
+        metrics.announced.record(desired.count)
+    }
+
+    private func lossReason(_ ip: IPAddress) -> String {
+        guard let decision = plan[ip] else { return "no Service shows the IP any more" }
+        if let withheld = decision.withheld { return withheld.description }
+        if let exclusion = decision.excluded[options.nodeName] { return exclusion.description }
+        return "\(decision.owner ?? "another node") ranks first"
+    }
+
+    /// The new owner tells each Service of the IP, once: `announcing 192.0.2.10 from node "b" with protocol
+    /// "layer2" (was node "a": its speaker is not a live member)`.
+    private func recordOwnerChanges(from old: [IPAddress: IPAnnouncement], to new: [IPAddress: IPAnnouncement]) async {
+        for (ip, decision) in new.sorted(by: { $0.key < $1.key }) where decision.owner == options.nodeName && old[ip]?.owner != options.nodeName {
+            var message = "announcing \(ip) from node \"\(options.nodeName)\" with protocol \"layer2\""
+            if let previous = old[ip]?.owner {
+                let why = decision.excluded[previous].map(\.description) ?? "\(options.nodeName) now ranks first"
+                message += " (was node \"\(previous)\": \(why))"
+            }
+            for service in decision.services {
+                guard let object = await services.object(forKey: service.description) else { continue }
+                events.post(.normal, reason: "nodeAssigned", message: message, about: object.reference)
+            }
+        }
+    }
+
+    private func report(_ problems: [String]) {
+        metrics.invalidObjects.record(problems.count)
+        let current = Set(problems)
+        for problem in current.subtracting(reportedProblems).sorted() {
+            logger.error("configuration left out", metadata: ["error": "\(problem)"])
+        }
+        reportedProblems = current
+    }
+}

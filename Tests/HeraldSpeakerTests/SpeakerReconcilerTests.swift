@@ -1,0 +1,195 @@
+import Gossip
+import HeraldCore
+import HeraldSpeaker
+import HeraldTestSupport
+import KubeAPI
+import KubeAPITesting
+import Logging
+import ServiceLifecycle
+import ServiceLifecycleTestKit
+import Testing
+
+/// A membership the test sets by hand; each speaker gets a view of its own, as each has its own GossipNode.
+actor ScriptedMembership {
+    private var names: Set<String>
+    private var views: [View] = []
+
+    init(_ names: Set<String>) { self.names = names }
+
+    func liveNames() -> Set<String> { names }
+
+    nonisolated func view() -> View { View(membership: self) }
+
+    func register(_ view: View) { views.append(view) }
+
+    func set(_ names: Set<String>) {
+        self.names = names
+        for view in views { view.continuation.yield(Member(name: "any", address: "192.0.2.250:7946")) }
+    }
+
+    struct View: MembershipView {
+        let membership: ScriptedMembership
+        let changes: AsyncStream<Member>
+        let continuation: AsyncStream<Member>.Continuation
+
+        init(membership: ScriptedMembership) {
+            self.membership = membership
+            (changes, continuation) = AsyncStream.makeStream(of: Member.self)
+        }
+
+        func liveNames() async -> Set<String> { await membership.liveNames() }
+    }
+}
+
+/// Remembers what it was told to announce.
+actor RecordingAnnouncer: AddressAnnouncer {
+    private(set) var current: [IPAddress: Set<String>?] = [:]
+    private(set) var applications = 0
+
+    func apply(_ desired: [IPAddress: Set<String>?]) -> [IPAddress: String] {
+        current = desired
+        applications += 1
+        return [:]
+    }
+}
+
+/// The reconciler over the in-memory API with scripted membership: who announces, when, and what it says.
+@Suite struct SpeakerReconcilerTests {
+    static let ip = try! IPAddress(parsing: "192.0.2.10")
+    static let nodes = ["node-a", "node-b", "node-c"]
+
+    static func cluster(advertise: Bool = true, endpointsOn: [String] = ["node-a"], policy: String = "Cluster") async throws -> InMemoryKubeClient {
+        let client = InMemoryKubeClient()
+        _ = try await client.create(IPAddressPool(metadata: ObjectMeta(name: "web", namespace: "herald-system"), spec: .init(addresses: ["192.0.2.0/28"])))
+        if advertise { _ = try await client.create(L2Advertisement(metadata: ObjectMeta(name: "all", namespace: "herald-system"))) }
+        for node in nodes { _ = try await client.create(Node(metadata: ObjectMeta(name: node, labels: ["kubernetes.io/hostname": node]))) }
+        var spec = KubernetesService.Spec(type: "LoadBalancer", ports: [.init(port: 80)])
+        spec.externalTrafficPolicy = policy
+        _ = try await client.create(KubernetesService(metadata: ObjectMeta(name: "shop", namespace: "default"), spec: spec,
+                                                      status: .init(loadBalancer: .init(ingress: [.init(ip: ip.description)]))))
+        let endpoints = endpointsOn.enumerated().map { index, node in
+            EndpointSlice.Endpoint(addresses: ["198.51.100.\(index + 10)"], conditions: .init(ready: true), nodeName: node)
+        }
+        _ = try await client.create(EndpointSlice(metadata: ObjectMeta(name: "shop-1", namespace: "default", labels: ["kubernetes.io/service-name": "shop"]),
+                                                  addressType: "IPv4", endpoints: endpoints))
+        return client
+    }
+
+    struct Speaker {
+        var name: String
+        var reconciler: SpeakerReconciler
+        var announcer: RecordingAnnouncer
+    }
+
+    static func speakers(_ client: InMemoryKubeClient, _ membership: ScriptedMembership, joinGrace: Duration = .seconds(30)) async -> [Speaker] {
+        var speakers: [Speaker] = []
+        for name in nodes {
+            var logger = Logger(label: "test.speaker.\(name)")
+            logger.logLevel = .warning
+            let announcer = RecordingAnnouncer()
+            let view = membership.view()
+            await membership.register(view)
+            let reconciler = SpeakerReconciler(client: client, membership: view, announcer: announcer,
+                                               options: .init(nodeName: name, joinGrace: joinGrace, handoverDelay: .milliseconds(50)), logger: logger)
+            speakers.append(Speaker(name: name, reconciler: reconciler, announcer: announcer))
+        }
+        return speakers
+    }
+
+    /// Runs every speaker while `body` runs, then shuts them down gracefully.
+    static func running(_ speakers: [Speaker], _ body: () async throws -> Void) async throws {
+        try await testGracefulShutdown { trigger in
+            let runs = speakers.map { speaker in Task { try await speaker.reconciler.run() } }
+            do { try await body() } catch {
+                trigger.triggerGracefulShutdown()
+                for run in runs { try? await run.value }
+                throw error
+            }
+            trigger.triggerGracefulShutdown()
+            for run in runs { try await run.value }
+        }
+    }
+
+    static func announcers(of speakers: [Speaker], for ip: IPAddress = ip) async -> [String] {
+        var names: [String] = []
+        for speaker in speakers where await speaker.announcer.current[ip] != nil { names.append(speaker.name) }
+        return names
+    }
+
+    static func waitForOwner(_ speakers: [Speaker], _ expected: [String], _ what: String) async throws {
+        _ = try await waitFor(what, limit: .seconds(10), interval: .milliseconds(5)) {
+            let now = await announcers(of: speakers)
+            return (now == expected ? true : nil, "announcing: \(now)")
+        }
+    }
+
+    @Test func exactlyTheRankedOwnerAnnouncesAndAnotherTakesOverWhenItLeaves() async throws {
+        let client = try await Self.cluster()
+        let membership = ScriptedMembership(Set(Self.nodes))
+        let speakers = await Self.speakers(client, membership)
+        let ranking = ElectionRanking.rank(Self.nodes, for: Self.ip)
+        try await Self.running(speakers) {
+            try await Self.waitForOwner(speakers, [ranking[0]], "the first-ranked node to announce")
+            await membership.set(Set(Self.nodes).subtracting([ranking[0]]))
+            try await Self.waitForOwner(speakers, [ranking[0], ranking[1]].sorted(), "the successor to announce while the leaver keeps answering")
+            let events = try await waitFor("a nodeAssigned Event", limit: .seconds(10)) {
+                let events = try await client.list(Event.self, namespace: "default").items.filter { $0.reason == "nodeAssigned" }
+                return (events.contains { $0.message?.contains("was node \"\(ranking[0])\"") == true } ? events : nil, "\(events.map(\.message))")
+            }
+            let handover = try #require(events.first { $0.message?.contains("was node") == true })
+            #expect(handover.message == "announcing 192.0.2.10 from node \"\(ranking[1])\" with protocol \"layer2\" (was node \"\(ranking[0])\": its speaker is not a live member)")
+            #expect(handover.involvedObject.name == "shop")
+        }
+        for speaker in speakers { #expect(await speaker.announcer.current.isEmpty, "\(speaker.name) still announces after shutdown") }
+    }
+
+    @Test func aPoolWithoutAnL2AdvertisementIsNotAnnouncedUntilOneSelectsIt() async throws {
+        let client = try await Self.cluster(advertise: false)
+        let membership = ScriptedMembership(Set(Self.nodes))
+        let speakers = await Self.speakers(client, membership)
+        try await Self.running(speakers) {
+            _ = try await waitFor("every speaker to plan the IP as withheld", limit: .seconds(10)) {
+                var withheld = 0
+                for speaker in speakers where await speaker.reconciler.currentPlan[Self.ip]?.withheld == .noAdvertisement(pool: "web") { withheld += 1 }
+                return (withheld == 3 ? true : nil, "\(withheld) of 3")
+            }
+            #expect(await Self.announcers(of: speakers).isEmpty)
+            _ = try await client.create(L2Advertisement(metadata: ObjectMeta(name: "web", namespace: "herald-system"), spec: .init(ipAddressPools: ["web"])))
+            try await Self.waitForOwner(speakers, [ElectionRanking.rank(Self.nodes, for: Self.ip)[0]], "the owner to announce once advertised")
+        }
+    }
+
+    @Test func localTrafficPolicyFollowsTheEndpoints() async throws {
+        let ranking = ElectionRanking.rank(Self.nodes, for: Self.ip)
+        // Endpoints only on the two lower-ranked nodes: the higher of them owns.
+        let client = try await Self.cluster(endpointsOn: [ranking[1], ranking[2]], policy: "Local")
+        let speakers = await Self.speakers(client, ScriptedMembership(Set(Self.nodes)))
+        try await Self.running(speakers) {
+            try await Self.waitForOwner(speakers, [ranking[1]], "the best node with an endpoint to announce")
+            _ = try await client.replace(EndpointSlice(metadata: ObjectMeta(name: "shop-1", namespace: "default", labels: ["kubernetes.io/service-name": "shop"]),
+                                                       addressType: "IPv4", endpoints: [.init(addresses: ["198.51.100.20"], conditions: .init(ready: true), nodeName: ranking[2])]))
+            try await Self.waitForOwner(speakers, [ranking[2]], "the owner to follow the endpoint")
+        }
+    }
+
+    @Test func aStartingSpeakerAloneWaitsForTheJoinGraceAndAnAPIOutageWithdrawsNothing() async throws {
+        let client = try await Self.cluster()
+        let membership = ScriptedMembership(["node-a"])
+        let speakers = Array(await Self.speakers(client, membership, joinGrace: .milliseconds(300)).prefix(1))
+        try await Self.running(speakers) {
+            let reconciler = speakers[0].reconciler
+            _ = try await waitFor("the lone speaker to announce after the join grace", limit: .seconds(10)) {
+                let announced = await reconciler.announcedIPs[Self.ip] != nil
+                return (announced ? true : nil, "not yet")
+            }
+            await client.setOutage(KubeError(.transport, "connection refused"))
+            await membership.set(["node-a"])  // a membership event during the outage replans from the caches
+            _ = try await waitFor("a refused request", limit: .seconds(10)) {
+                let refused = await client.refusedRequests
+                return (refused > 0 ? true : nil, "none yet")
+            }
+            #expect(await reconciler.announcedIPs[Self.ip] != nil, "withdrawn during an apiserver outage")
+            await client.setOutage(nil)
+        }
+    }
+}

@@ -155,6 +155,7 @@ let package = Package(
         .target(
             name: "HeraldCommandSupport",
             dependencies: [
+                "KubeAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -164,8 +165,10 @@ let package = Package(
         .executableTarget(
             name: "herald-speaker",
             dependencies: [
-                "L2Announcer", "HeraldCore", "Gossip", "GossipNode", "HeraldCommandSupport",
+                "L2Announcer", "HeraldCore", "Gossip", "GossipNode", "HeraldCommandSupport", "HeraldSpeaker", "KubeAPI",
+                "OperationsEndpoint",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

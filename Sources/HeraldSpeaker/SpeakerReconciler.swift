@@ -58,6 +58,7 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
     private var plan: [IPAddress: IPAnnouncement] = [:]
     private var announced: [IPAddress: Set<String>?] = [:]
     private var reportedProblems: Set<String> = []
+    private var stopping = false
 
     static let cachesCheck = "caches"
     static let membershipCheck = "membership"
@@ -114,6 +115,7 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
                 logger.notice("handing over", metadata: ["ips": "\(announced.count)", "delay": "\(options.handoverDelay)"])
                 try? await Task.sleep(for: options.handoverDelay)
             }
+            stopping = true
             await apply([:])
             group.cancelAll()
         }
@@ -188,6 +190,7 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
     }
 
     private func lossReason(_ ip: IPAddress) -> String {
+        if stopping { return "this speaker is stopping" }
         guard let decision = plan[ip] else { return "no Service shows the IP any more" }
         if let withheld = decision.withheld { return withheld.description }
         if let exclusion = decision.excluded[options.nodeName] { return exclusion.description }

@@ -25,14 +25,7 @@ struct HeraldControllerCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "A kubeconfig file (default: KUBECONFIG, then in-cluster, then ~/.kube/config).")
-    var kubeconfig: String?
-
-    @Option(help: "The namespace of the IPAddressPools and of the leader-election Lease.")
-    var namespace: String = "herald-system"
-
-    @Option(help: "Serve only Services with this spec.loadBalancerClass (default: Services without a class).")
-    var lbClass: String?
+    @OptionGroup var kubernetes: KubernetesOptions
 
     @Option(help: "Elect a leader among replicas with a Lease (true or false).")
     var leaderElect: Bool = true
@@ -51,23 +44,20 @@ struct HeraldControllerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap(label: "herald-controller")
-        let config: KubeConfig
-        do { config = try KubeConfig.resolve(path: kubeconfig) } catch { throw StartupError("\(error)") }
-        let client: HTTPKubeClient
-        do { client = try HTTPKubeClient(config: config) } catch { throw StartupError("\(error)") }
+        let (config, client) = try kubernetes.client()
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let readiness = Readiness()
         let controller = AllocationController(
             client: client,
-            options: .init(namespace: namespace, loadBalancerClass: lbClass,
+            options: .init(namespace: kubernetes.namespace, loadBalancerClass: kubernetes.lbClass,
                            leaderElection: leaderElect ? LeaderElector.Timing() : nil, identity: identity ?? hostName()),
             logger: logger, readiness: readiness)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: controller)]
         if let address = try BindAddress.parse(metricsBindAddress) {
             services.append(.init(service: OperationsServer(address: address, registry: registry, readiness: readiness, logger: logger)))
         }
-        logger.notice("starting", metadata: ["server": "\(config.server)", "namespace": "\(namespace)", "class": "\(lbClass ?? "(default)")"])
+        logger.notice("starting", metadata: ["server": "\(config.server)", "namespace": "\(kubernetes.namespace)", "class": "\(kubernetes.lbClass ?? "(default)")"])
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await client.shutdown()

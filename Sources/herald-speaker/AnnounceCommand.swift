@@ -19,18 +19,10 @@ struct AnnounceCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .customLong("interface"),
-            help: "An interface to answer on (repeatable). Default: every interface that is up, not loopback, and has a MAC.")
-    var interfaces: [String] = []
-
     @Option(name: .customLong("ip"), help: "An IPv4 or IPv6 address to answer for (repeatable).")
     var ips: [String]
 
-    @Option(help: "When to announce a gained address, in milliseconds after gaining it.")
-    var announceSchedule: String = AnnouncementSchedule.standard.description
-
-    @Option(help: "Who answers IPv6 Neighbour Solicitations: responder (Herald, the default) or kernel-proxy (neighbour proxy entries; needs net.ipv6.conf.all.forwarding=1 and proxy_ndp=1).")
-    var ndpMode: String = InterfaceSpeaker.NDPMode.responder.rawValue
+    @OptionGroup var layerTwo: LayerTwoOptions
 
     @OptionGroup var logging: LoggingOptions
 
@@ -39,34 +31,12 @@ struct AnnounceCommand: AsyncParsableCommand {
         for ip in ips {
             do { _ = try IPAddress(parsing: ip) } catch { throw ValidationError("--ip \(error)") }
         }
-        guard AnnouncementSchedule(milliseconds: announceSchedule) != nil else {
-            throw ValidationError("--announce-schedule \"\(announceSchedule)\" is not a list of milliseconds such as 0,500,1000")
-        }
-        guard InterfaceSpeaker.NDPMode(rawValue: ndpMode) != nil else {
-            throw ValidationError("--ndp-mode \"\(ndpMode)\" is not one of \(InterfaceSpeaker.NDPMode.allCases.map(\.rawValue))")
-        }
     }
 
     func run() async throws {
         let logger = logging.bootstrap(label: "herald-speaker")
-        let schedule = AnnouncementSchedule(milliseconds: announceSchedule)!
-        var names = interfaces
-        if names.isEmpty {
-            do { names = try InterfaceDirectory.all().filter(\.isAnnounceable).map(\.name) } catch {
-                throw StartupError("cannot list interfaces: \(error)")
-            }
-            guard !names.isEmpty else { throw StartupError("no interface is up with a MAC address; name one with --interface") }
-        }
-        var speakers: [InterfaceSpeaker] = []
-        for name in names {
-            do {
-                speakers.append(try InterfaceSpeaker(interfaceName: name, schedule: schedule,
-                                                     ndpMode: InterfaceSpeaker.NDPMode(rawValue: ndpMode)!, logger: logger,
-                                                     metricsFactory: MetricsSystem.factory))
-            } catch {
-                throw StartupError("cannot answer on \(name): \(error)")
-            }
-        }
+        let speakers = try layerTwo.makeSpeakers(logger: logger)
+        let names = speakers.map(\.interfaceName)
         do {
             for speaker in speakers {
                 for ip in ips { try speaker.announce(try IPAddress(parsing: ip)) }

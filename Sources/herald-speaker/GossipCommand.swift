@@ -33,37 +33,18 @@ struct GossipCommand: AsyncParsableCommand {
     @Option(help: "IP:port peers reach this member at (default: the bind address).")
     var advertise: String?
 
-    @Option(help: "Comma-separated IP:port of members to join through.")
-    var peers: String = ""
-
-    @Option(help: "A file with the gossip keys (one per line, base64 or hex; the first seals).")
-    var secretFile: String?
-
-    @Flag(help: "Send and accept gossip in plaintext, without a key. For experiments only.")
-    var insecureGossip = false
-
-    @Option(help: "Timing profile: lan-fast (Herald's default) or memberlist-lan (MetalLB's timing, as a baseline).")
-    var profile: String = "lan-fast"
+    @OptionGroup var gossip: GossipOptions
 
     @OptionGroup var logging: LoggingOptions
-
-    static let profiles: [String: GossipConfiguration] = ["lan-fast": .lanFast, "memberlist-lan": .memberlistLAN]
 
     func validate() throws {
         do { _ = try GossipAddress(parsing: bind) } catch { throw ValidationError("--bind \(error)") }
         if let advertise { do { _ = try GossipAddress(parsing: advertise) } catch { throw ValidationError("--advertise \(error)") } }
-        for peer in peerList {
-            do { _ = try GossipAddress(parsing: peer) } catch { throw ValidationError("--peers \(error)") }
-        }
-        guard Self.profiles[profile] != nil else { throw ValidationError("--profile \"\(profile)\" is not lan-fast or memberlist-lan") }
-        if insecureGossip && secretFile != nil { throw ValidationError("--insecure-gossip and --secret-file exclude each other") }
     }
-
-    var peerList: [String] { peers.split(separator: ",").map { String($0.filter { $0 != " " }) } }
 
     func run() async throws {
         let logger = logging.bootstrap(label: "herald-speaker")
-        let keyring = try loadKeyring()
+        let keyring = try gossip.loadKeyring()
         if keyring == nil { logger.warning("gossip is in plaintext (--insecure-gossip): anyone on the network can join or forge it") }
         let transport: NIOGossipTransport
         do {
@@ -73,7 +54,7 @@ struct GossipCommand: AsyncParsableCommand {
         }
         let options = GossipNode.Options(
             name: name, advertiseAddress: try advertise.map { try GossipAddress(parsing: $0) }, metadata: ["node": name],
-            seeds: try peerList.map { try GossipAddress(parsing: $0) }, configuration: Self.profiles[profile]!, keyring: keyring)
+            seeds: try gossip.seeds(), configuration: gossip.configuration, keyring: keyring)
         let node = GossipNode(options: options, transport: transport, logger: logger)
         print(#"{"ready": "\#(transport.localAddress)"}"#)
         flushStandardOutput()
@@ -87,22 +68,6 @@ struct GossipCommand: AsyncParsableCommand {
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         await printer.value
-    }
-
-    private func loadKeyring() throws -> Keyring? {
-        if insecureGossip { return nil }
-        let text: String
-        if let secretFile {
-            guard let contents = try? String(contentsOfFile: secretFile, encoding: .utf8) else {
-                throw StartupError("cannot read --secret-file \(secretFile)")
-            }
-            text = contents
-        } else if let environment = ProcessInfo.processInfo.environment["HERALD_GOSSIP_KEY"] {
-            text = environment
-        } else {
-            throw StartupError("gossip needs a key: --secret-file PATH or HERALD_GOSSIP_KEY (generate one with `head -c 32 /dev/urandom | base64`), or --insecure-gossip for plaintext")
-        }
-        do { return try Keyring(text: text) } catch { throw StartupError("gossip key: \(error)") }
     }
 }
 

@@ -1,12 +1,14 @@
 import ArgumentParser
 
-/// `herald-speaker`: the node agent. Today it has one mode, `announce`, which answers for given addresses on
-/// given interfaces — the Layer 2 data plane on its own, and a floating-IP mode for hosts outside Kubernetes.
+/// `herald-speaker`: the node agent. `run` (the default) is the DaemonSet's mode; `announce` answers for given
+/// addresses without Kubernetes (the data plane alone, a floating IP for hosts outside a cluster); `gossip` is
+/// the membership alone, for checking a key and the network.
 @main
 struct HeraldSpeakerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "herald-speaker",
         abstract: "Herald's node agent: answers ARP and NDP for the external IPs this node owns.",
-        subcommands: [AnnounceCommand.self, GossipCommand.self]
+        subcommands: [RunCommand.self, AnnounceCommand.self, GossipCommand.self],
+        defaultSubcommand: RunCommand.self
     )
 }

@@ -16,6 +16,8 @@ struct ControllerAPIServerTests {
     let suffix = String(UInt32.random(in: 0 ... .max), radix: 36)
     var poolNamespace: String { "herald-t-\(suffix)" }
     var appNamespace: String { "app-t-\(suffix)" }
+    /// The Node object a speaker test makes (no kubelet makes one).
+    var speakerNode: String { "e2e-\(suffix)" }
 
     init() async throws {
         client = try HTTPKubeClient(config: KubeConfig.load(file: testKubeconfig!))
@@ -43,6 +45,11 @@ struct ControllerAPIServerTests {
         for pool in (try? await client.list(IPAddressPool.self, namespace: poolNamespace).items) ?? [] {
             try? await client.delete(IPAddressPool.self, namespace: poolNamespace, name: pool.metadata.name ?? "")
         }
+        for advertisement in (try? await client.list(L2Advertisement.self, namespace: poolNamespace).items) ?? [] {
+            try? await client.delete(L2Advertisement.self, namespace: poolNamespace, name: advertisement.metadata.name ?? "")
+        }
+        _ = try? await kubectl("delete", "endpointslices", "-n", appNamespace, "--all", check: false)
+        try? await client.delete(Node.self, namespace: nil, name: speakerNode)
         try? await client.delete(Lease.self, namespace: poolNamespace, name: "herald-controller")
         await client.shutdown()
     }

@@ -1,0 +1,51 @@
+import ArgumentParser
+import HeraldCommandSupport
+import L2Announcer
+import Logging
+import Metrics
+
+/// The Layer 2 options `run` and `announce` share: which interfaces, when to announce, who answers NDP.
+struct LayerTwoOptions: ParsableArguments {
+    @Option(name: .customLong("interface"),
+            help: "An interface to answer on (repeatable). Default: every interface that is up, not loopback, and has a MAC.")
+    var interfaces: [String] = []
+
+    @Option(name: .customLong("interfaces"), help: "Comma-separated interfaces to answer on (the same as repeating --interface).")
+    var interfaceList: String?
+
+    @Option(help: "When to announce a gained address, in milliseconds after gaining it.")
+    var announceSchedule: String = AnnouncementSchedule.standard.description
+
+    @Option(help: "Who answers IPv6 Neighbour Solicitations: responder (Herald, the default) or kernel-proxy (neighbour proxy entries; needs net.ipv6.conf.all.forwarding=1 and proxy_ndp=1).")
+    var ndpMode: String = InterfaceSpeaker.NDPMode.responder.rawValue
+
+    func validate() throws {
+        guard AnnouncementSchedule(milliseconds: announceSchedule) != nil else {
+            throw ValidationError("--announce-schedule \"\(announceSchedule)\" is not a list of milliseconds such as 0,500,1000")
+        }
+        guard InterfaceSpeaker.NDPMode(rawValue: ndpMode) != nil else {
+            throw ValidationError("--ndp-mode \"\(ndpMode)\" is not one of \(InterfaceSpeaker.NDPMode.allCases.map(\.rawValue))")
+        }
+    }
+
+    /// One responder per interface, its socket opened now so a missing interface or privilege fails at start.
+    func makeSpeakers(logger: Logger) throws -> [InterfaceSpeaker] {
+        var names = interfaces + (interfaceList ?? "").split(separator: ",").map(String.init).filter { !$0.isEmpty }
+        if names.isEmpty {
+            do { names = try InterfaceDirectory.all().filter(\.isAnnounceable).map(\.name) } catch {
+                throw StartupError("cannot list interfaces: \(error)")
+            }
+            guard !names.isEmpty else { throw StartupError("no interface is up with a MAC address; name one with --interface") }
+        }
+        let schedule = AnnouncementSchedule(milliseconds: announceSchedule)!
+        let mode = InterfaceSpeaker.NDPMode(rawValue: ndpMode)!
+        return try names.map { name in
+            do {
+                return try InterfaceSpeaker(interfaceName: name, schedule: schedule, ndpMode: mode, logger: logger,
+                                            metricsFactory: MetricsSystem.factory)
+            } catch {
+                throw StartupError("cannot answer on \(name): \(error)")
+            }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import GossipNode
+import HeraldCommandSupport
+import HeraldSpeaker
+import KubeAPI
+import L2Announcer
+import Logging
+import Metrics
+import OperationsEndpoint
+import Prometheus
+import ServiceLifecycle
+import UnixSignals
+
+/// `herald-speaker run` (the default): the DaemonSet's node agent. Joins the gossip membership, watches the
+/// API, and answers ARP/NDP for the external IPs this node owns.
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Announce the external IPs this node owns (the DaemonSet's mode; the default).",
+        discussion: """
+            Defaults fit the DaemonSet: in-cluster configuration, the node name from NODE_NAME, pools and \
+            L2Advertisements in herald-system, gossip on port 7946 advertised at POD_IP (the node's IP with \
+            hostNetwork), the gossip key in HERALD_GOSSIP_KEY. Needs CAP_NET_RAW.
+            """
+    )
+
+    @OptionGroup var kubernetes: KubernetesOptions
+
+    @Option(help: "This node's name (default: the NODE_NAME environment variable).")
+    var nodeName: String?
+
+    @Option(help: "IP:port for gossip, UDP and TCP ([IPv6]:port for IPv6).")
+    var gossipBind: String = "0.0.0.0:7946"
+
+    @Option(help: "IP:port the other speakers reach this one at (default: POD_IP with the bind port, else the bind address).")
+    var gossipAdvertise: String?
+
+    @OptionGroup var gossip: GossipOptions
+
+    @OptionGroup var layerTwo: LayerTwoOptions
+
+    @Option(help: "Serve /metrics, /healthz and /readyz here: HOST:PORT, [IPv6]:PORT, :PORT (every address) or 0 (off).")
+    var metricsBindAddress: String = ":7472"
+
+    @OptionGroup var logging: LoggingOptions
+
+    func validate() throws {
+        guard resolvedNodeName != nil else { throw ValidationError("give --node-name or set NODE_NAME") }
+        do { _ = try GossipAddress(parsing: gossipBind) } catch { throw ValidationError("--gossip-bind \(error)") }
+        do { _ = try advertiseAddress() } catch { throw ValidationError("--gossip-advertise \(error)") }
+        do { _ = try BindAddress.parse(metricsBindAddress) } catch { throw ValidationError("--metrics-bind-address: \(error)") }
+    }
+
+    var resolvedNodeName: String? { nodeName ?? ProcessInfo.processInfo.environment["NODE_NAME"] }
+
+    func advertiseAddress() throws -> GossipAddress? {
+        if let gossipAdvertise { return try GossipAddress(parsing: gossipAdvertise) }
+        guard let podIP = ProcessInfo.processInfo.environment["POD_IP"], !podIP.isEmpty else { return nil }
+        return GossipAddress(host: podIP, port: try GossipAddress(parsing: gossipBind).port)
+    }
+
+    func run() async throws {
+        let logger = logging.bootstrap(label: "herald-speaker")
+        let node = resolvedNodeName!
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let (_, client) = try kubernetes.client()
+        let speakers = try layerTwo.makeSpeakers(logger: logger)
+        let keyring = try gossip.loadKeyring()
+        if keyring == nil { logger.warning("gossip is in plaintext (--insecure-gossip): anyone on the network can join or forge it") }
+        let transport: NIOGossipTransport
+        do { transport = try await NIOGossipTransport(binding: try GossipAddress(parsing: gossipBind)) } catch {
+            throw StartupError("cannot listen for gossip on \(gossipBind): \(error)")
+        }
+        let membership = GossipNode(
+            options: .init(name: node, advertiseAddress: try advertiseAddress(), metadata: ["node": node], seeds: try gossip.seeds(),
+                           configuration: gossip.configuration, keyring: keyring),
+            transport: transport, logger: logger)
+        let readiness = Readiness()
+        let reconciler = SpeakerReconciler(
+            client: client, membership: membership, announcer: InterfaceAnnouncer(speakers: speakers, logger: logger),
+            options: .init(nodeName: node, namespace: kubernetes.namespace, loadBalancerClass: kubernetes.lbClass), logger: logger, readiness: readiness)
+        // Shut down in reverse: gossip first (the member leaves and its successors take over), then the
+        // reconciler (it keeps answering for its hand-over delay, then withdraws), then the responders.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = speakers.map { .init(service: $0) }
+        services.append(.init(service: reconciler))
+        if let address = try BindAddress.parse(metricsBindAddress) {
+            services.append(.init(service: OperationsServer(address: address, registry: registry, readiness: readiness, logger: logger)))
+        }
+        services.append(.init(service: membership))
+        logger.notice("starting", metadata: [
+            "node": "\(node)", "interfaces": "\(speakers.map(\.interfaceName))", "gossip": "\(transport.localAddress)",
+            "peers": "\(gossip.peerList)",
+        ])
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        await client.shutdown()
+        logger.notice("stopped")
+    }
+}

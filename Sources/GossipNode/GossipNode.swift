@@ -53,12 +53,15 @@ public actor GossipNode: Service {
     private var random = SystemRandomNumberGenerator()
     private var nextJoinAt: Duration = .zero
     private var joinBackoff: Duration = .milliseconds(500)
+    /// Where to join through; starts as `options.seeds`, replaced by `setSeeds` (peer discovery).
+    private var seeds: [GossipAddress]
 
     public init(options: Options, transport: any GossipTransport, logger: Logger, metricsFactory: any MetricsFactory = MetricsSystem.factory) {
         self.options = options
         self.transport = transport
         self.logger = logger
         metrics = GossipMetrics(factory: metricsFactory)
+        seeds = options.seeds
         start = clock.now
         let me = Member(name: options.name, address: (options.advertiseAddress ?? transport.localAddress).description,
                         metadata: options.metadata)
@@ -73,6 +76,14 @@ public actor GossipNode: Service {
     /// Alive and suspect members, itself included.
     public var liveMembers: [Member] { membership.liveMembers }
     public var me: Member { membership.me }
+
+    /// Replaces the addresses to join through (found peers). A member still alone tries the new ones at once.
+    public func setSeeds(_ newSeeds: [GossipAddress]) {
+        guard newSeeds != seeds else { return }
+        seeds = newSeeds
+        nextJoinAt = .zero
+        joinBackoff = .milliseconds(500)
+    }
 
     public func run() async throws {
         logger.notice("gossip started", metadata: [
@@ -163,14 +174,14 @@ public actor GossipNode: Service {
     /// Until some other member is known, (re)sends the join to the seeds with a backoff up to 30 s: a speaker
     /// that starts before its peers finds them when they come.
     private func joinIfAlone(now: Duration) {
-        guard !options.seeds.isEmpty, now >= nextJoinAt else { return }
+        guard !seeds.isEmpty, now >= nextJoinAt else { return }
         guard membership.members.count == 1 else { return }
         if nextJoinAt > .zero {
-            logger.info("no member answered yet; joining again", metadata: ["seeds": "\(options.seeds)"])
+            logger.info("no member answered yet; joining again", metadata: ["seeds": "\(seeds)"])
         }
         nextJoinAt = now + joinBackoff
         joinBackoff = min(joinBackoff * 2, .seconds(30))
-        perform(membership.join(seeds: options.seeds.map(\.description)))
+        perform(membership.join(seeds: seeds.map(\.description)))
     }
 
     /// Tells every live member, over streams and waiting for them (at most a second), so they drop this member

@@ -70,6 +70,38 @@ public struct KubernetesService: KubeResource {
     public var ingressIPs: [String] { status?.loadBalancer?.ingress?.compactMap(\.ip) ?? [] }
 }
 
+/// `v1/Pod`, as far as peer discovery needs it: where it runs and its IP.
+public struct Pod: KubeResource {
+    public static let type = ResourceType(group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true)
+
+    public struct Spec: Codable, Sendable, Hashable {
+        public var nodeName: String?
+        public init(nodeName: String? = nil) { self.nodeName = nodeName }
+    }
+
+    public struct Status: Codable, Sendable, Hashable {
+        /// `Pending`, `Running`, `Succeeded`, `Failed`, `Unknown`.
+        public var phase: String?
+        public var podIP: String?
+        public init(phase: String? = nil, podIP: String? = nil) {
+            self.phase = phase
+            self.podIP = podIP
+        }
+    }
+
+    public var apiVersion: String? = "v1"
+    public var kind: String? = "Pod"
+    public var metadata: ObjectMeta
+    public var spec: Spec?
+    public var status: Status?
+
+    public init(metadata: ObjectMeta, spec: Spec? = nil, status: Status? = nil) {
+        self.metadata = metadata
+        self.spec = spec
+        self.status = status
+    }
+}
+
 /// A port given as a number or a name.
 public enum IntOrString: Codable, Sendable, Hashable {
     case int(Int)

@@ -38,6 +38,9 @@ struct RunCommand: AsyncParsableCommand {
 
     @OptionGroup var gossip: GossipOptions
 
+    @Option(help: "Find the other speakers as the running pods in --namespace with these labels (k=v,k=v; \"\" turns it off). Their IPs, with the gossip port, are the seeds, besides --peers.")
+    var peerSelector: String = "app.kubernetes.io/name=herald,app.kubernetes.io/component=speaker"
+
     @OptionGroup var layerTwo: LayerTwoOptions
 
     @Option(help: "Serve /metrics, /healthz and /readyz here: HOST:PORT, [IPv6]:PORT, :PORT (every address) or 0 (off).")
@@ -50,6 +53,18 @@ struct RunCommand: AsyncParsableCommand {
         do { _ = try GossipAddress(parsing: gossipBind) } catch { throw ValidationError("--gossip-bind \(error)") }
         do { _ = try advertiseAddress() } catch { throw ValidationError("--gossip-advertise \(error)") }
         do { _ = try BindAddress.parse(metricsBindAddress) } catch { throw ValidationError("--metrics-bind-address: \(error)") }
+        guard peerLabels != nil else { throw ValidationError("--peer-selector \"\(peerSelector)\" is not a list of key=value pairs") }
+    }
+
+    /// The labels of `--peer-selector`; nil when malformed, empty when turned off.
+    var peerLabels: [String: String]? {
+        var labels: [String: String] = [:]
+        for pair in peerSelector.split(separator: ",") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map { String($0).trimmingCharacters(in: .whitespaces) }
+            guard parts.count == 2, !parts[0].isEmpty else { return nil }
+            labels[parts[0]] = parts[1]
+        }
+        return labels
     }
 
     var resolvedNodeName: String? { nodeName ?? ProcessInfo.processInfo.environment["NODE_NAME"] }
@@ -84,6 +99,14 @@ struct RunCommand: AsyncParsableCommand {
         // Shut down in reverse: gossip first (the member leaves and its successors take over), then the
         // reconciler (it keeps answering for its hand-over delay, then withdraws), then the responders.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = speakers.map { .init(service: $0) }
+        if let labels = peerLabels, !labels.isEmpty {
+            let fixed = try gossip.seeds()
+            services.append(.init(service: PeerDiscovery(
+                client: client, namespace: kubernetes.namespace, labels: labels, nodeName: node,
+                port: try GossipAddress(parsing: gossipBind).port, logger: logger) { found in
+                await membership.setSeeds(fixed + found.filter { !fixed.contains($0) })
+            }))
+        }
         services.append(.init(service: reconciler))
         if let address = try BindAddress.parse(metricsBindAddress) {
             services.append(.init(service: OperationsServer(address: address, registry: registry, readiness: readiness, logger: logger)))

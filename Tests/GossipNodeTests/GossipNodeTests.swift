@@ -78,6 +78,24 @@ import Testing
         }
     }
 
+    /// Peer discovery sets the seeds after start: a member that was alone joins through them at once.
+    @Test func seedsSetAfterStartAreJoinedThrough() async throws {
+        let metrics = TestMetrics()
+        let (a, transportA) = try await Self.node("node-a", key: Self.key, metrics: metrics)
+        let (b, _) = try await Self.node("node-b", key: Self.key, metrics: metrics)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await a.run() }
+            group.addTask { try await b.run() }
+            defer { group.cancelAll() }
+            #expect(await b.liveMembers.map(\.name) == ["node-b"])
+            await b.setSeeds([transportA.localAddress])
+            _ = try await waitFor("node-b to join node-a through the new seed") {
+                let members = await b.liveMembers.map(\.name).sorted()
+                return (members == ["node-a", "node-b"] ? true : nil, "\(members)")
+            }
+        }
+    }
+
     @Test(arguments: ["192.0.2.1:7946", "[2001:db8::1]:7946", "0.0.0.0:0"])
     func addressesParse(text: String) throws {
         #expect(try GossipAddress(parsing: text).description == text)

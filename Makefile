@@ -19,7 +19,7 @@ build: deps
 
 ## unit-test: every Swift test, with a real kube-apiserver (scripts/dev-cluster) started for the run
 unit-test: build
-	scripts/run-tests
+	SWIFT=$(SWIFT) scripts/run-tests
 
 ## fuzz-smoke: each fuzzer over its seed corpus plus $(FUZZ_RUNS) generated inputs (bounded, part of `make test`)
 fuzz-smoke: deps

@@ -87,7 +87,7 @@ public actor GossipNode: Service {
 
     public func run() async throws {
         logger.notice("gossip started", metadata: [
-            "member": "\(membership.me.name)", "address": "\(membership.me.address)", "seeds": "\(options.seeds)",
+            "member": "\(membership.me.name)", "address": "\(membership.me.address)", "seeds": "\(seeds)",
             "encrypted": "\(options.keyring != nil)",
         ])
         await withTaskGroup(of: Void.self) { group in

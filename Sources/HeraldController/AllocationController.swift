@@ -1,4 +1,4 @@
-public import HeraldCore
+import HeraldCore
 public import KubeAPI
 public import Logging
 public import Metrics
@@ -70,10 +70,11 @@ public actor AllocationController: ServiceLifecycle.Service {
     static let drainLimit: Duration = .seconds(5)
     /// Pool problems already reported, so a resync does not repeat their Events.
     /// Per pool: the version of it whose problems were reported, and those problems.
+    /// A `.released` is queued and not yet handled: further releases need not queue another.
+    private var releaseQueued = false
     private var reportedPoolErrors: [String: (version: String, messages: Set<String>)] = [:]
     /// Services whose status could not be written; retried every `retryInterval`.
     private var pendingWrites: Set<String> = []
-    private var writesInFlight: Set<String> = []
     private var writesWaiting: [String: @Sendable () async -> Bool?] = [:]
     /// What the newest queued or running write for a Service makes it show.
     private var writeTargets: [String: String] = [:]
@@ -109,8 +110,6 @@ public actor AllocationController: ServiceLifecycle.Service {
 
     static let cachesCheck = "caches"
 
-    /// The current assignments (for tests and `explain`).
-    public var assignments: [Assignment] { allocator.assignments }
     public var isLeader: Bool { leading }
 
     public func run() async throws {
@@ -136,18 +135,8 @@ public actor AllocationController: ServiceLifecycle.Service {
             } else {
                 workContinuation.yield(.leadership(true))
             }
-            group.addTask {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: Self.retryInterval)
-                    self.workContinuation.yield(.retry)
-                }
-            }
-            group.addTask {
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: Self.resyncInterval)
-                    self.workContinuation.yield(.resync)
-                }
-            }
+            group.addTask { await self.tick(every: Self.retryInterval, .retry) }
+            group.addTask { await self.tick(every: Self.resyncInterval, .resync) }
             await cancelWhenGracefulShutdown {
                 for await item in self.work { await self.handle(item) }
             }
@@ -161,6 +150,13 @@ public actor AllocationController: ServiceLifecycle.Service {
                 wait.cancelAll()
             }
             group.cancelAll()
+        }
+    }
+
+    private nonisolated func tick(every interval: Duration, _ item: Work) async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            workContinuation.yield(item)
         }
     }
 
@@ -195,7 +191,7 @@ public actor AllocationController: ServiceLifecycle.Service {
             }
             if leading { await resyncIfReady() }
         case .synced:
-            if !readiness.isReady, await services.hasSynced, await pools.hasSynced, await namespaces.hasSynced {
+            if !readiness.isReady, await cachesSynced() {
                 readiness.pass(Self.cachesCheck)
             }
             if !ready { await resyncIfReady() } else { await reconcileAll() }
@@ -210,6 +206,7 @@ public actor AllocationController: ServiceLifecycle.Service {
             guard ready else { return }
             await reconcile(key)
         case .released:
+            releaseQueued = false
             guard ready else { return }
             for key in reportedFailures.keys.sorted() { await reconcile(key) }
         case .resync:
@@ -230,7 +227,7 @@ public actor AllocationController: ServiceLifecycle.Service {
 
     /// Once leading and every cache is full: pools, then the IPs Services already hold, then everything else.
     private func resyncIfReady() async {
-        guard leading, await services.hasSynced, await pools.hasSynced, await namespaces.hasSynced else { return }
+        guard leading, await cachesSynced() else { return }
         allocator = Allocator(pools: [])
         await applyPools()
         let all = await services.objects
@@ -246,6 +243,11 @@ public actor AllocationController: ServiceLifecycle.Service {
         ])
         ready = true
         await reconcileAll()
+    }
+
+    private func cachesSynced() async -> Bool {
+        let (services, pools, namespaces) = (await self.services.hasSynced, await self.pools.hasSynced, await self.namespaces.hasSynced)
+        return services && pools && namespaces
     }
 
     private func applyPools() async {
@@ -299,7 +301,7 @@ public actor AllocationController: ServiceLifecycle.Service {
             reportedFailures[key] = nil
             if let released = allocator.release(serviceKey) {
                 logger.info("released", metadata: ["service": "\(key)", "ips": "\(released.ips)"])
-                workContinuation.yield(.released)
+                queueReleased()
             }
             return
         }
@@ -311,7 +313,7 @@ public actor AllocationController: ServiceLifecycle.Service {
             let ourClass = service.spec?.loadBalancerClass == builder.loadBalancerClass
             let annotated = service.metadata.annotations?[Annotations.allocatedFromPool] != nil
             let released = allocator.release(serviceKey) != nil
-            if released { workContinuation.yield(.released) }
+            if released { queueReleased() }
             if released || (annotated && ourClass) {
                 clear(service, reason: "the Service is no longer a LoadBalancer of this class")
             }
@@ -339,7 +341,7 @@ public actor AllocationController: ServiceLifecycle.Service {
 
     private func fail(_ service: KubernetesService, _ key: ServiceKey, _ failure: AllocationFailure) {
         let held = allocator.release(key)
-        if held != nil { workContinuation.yield(.released) }
+        if held != nil { queueReleased() }
         let identity = "\(service.metadata.resourceVersion ?? "")|\(failure.message)"
         if reportedFailures[service.key] != identity {
             reportedFailures[service.key] = identity
@@ -360,20 +362,26 @@ public actor AllocationController: ServiceLifecycle.Service {
     ///   first is still queued or running is dropped (each write's own watch event would otherwise ask for it
     ///   again before the status it writes is seen).
     private func enqueueWrite(_ key: String, target: String, _ send: @escaping @Sendable () async -> Bool) {
-        guard leading, writeTargets[key] != target else { return }
         let term = leadershipTerm
+        guard leading, writeTargets[key] != target else { return }
+        let busy = writeTargets[key] != nil
         // Checked when the write's turn comes: leadership may have moved on while it waited.
         let write: @Sendable () async -> Bool? = { [weak self] in
             guard let self, await self.isLeader(term: term) else { return nil }
             return await send()
         }
         writeTargets[key] = target
-        if writesInFlight.contains(key) {
+        if busy {
             writesWaiting[key] = write
         } else {
-            writesInFlight.insert(key)
             writeContinuation.yield((key, write))
         }
+    }
+
+    private func queueReleased() {
+        guard !releaseQueued else { return }
+        releaseQueued = true
+        workContinuation.yield(.released)
     }
 
     private func isLeader(term: Int) -> Bool { leading && leadershipTerm == term }
@@ -390,7 +398,6 @@ public actor AllocationController: ServiceLifecycle.Service {
         if let next = writesWaiting.removeValue(forKey: key) {
             writeContinuation.yield((key, next))
         } else {
-            writesInFlight.remove(key)
             writeTargets[key] = nil
         }
     }

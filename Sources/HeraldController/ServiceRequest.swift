@@ -1,24 +1,6 @@
 public import HeraldCore
 public import KubeAPI
 
-/// The MetalLB annotations Herald reads and writes, current and deprecated spellings.
-public enum Annotations {
-    public static let loadBalancerIPs = "metallb.io/loadBalancerIPs"
-    public static let addressPool = "metallb.io/address-pool"
-    public static let allowSharedIP = "metallb.io/allow-shared-ip"
-    /// Written by the controller: the pool the Service's IPs came from.
-    public static let allocatedFromPool = "metallb.io/ip-allocated-from-pool"
-    /// MetalLB's older `metallb.universe.tf/` spellings, still honoured when the new one is absent.
-    static let deprecatedPrefix = "metallb.universe.tf/"
-
-    /// The annotation's value under its current name, else under its deprecated one.
-    static func value(_ name: String, in annotations: [String: String]) -> String? {
-        if let value = annotations[name] { return value }
-        let suffix = name.dropFirst("metallb.io/".count)
-        return annotations[deprecatedPrefix + suffix]
-    }
-}
-
 /// How a Kubernetes Service becomes an allocation request, and whether it is Herald's to serve.
 public struct ServiceRequestBuilder: Sendable {
     /// `--lb-class`: nil means Herald serves Services without a `loadBalancerClass` (the default class).
@@ -29,8 +11,7 @@ public struct ServiceRequestBuilder: Sendable {
     /// A `type: LoadBalancer` Service of Herald's class: with a class, exactly that class; without, Services
     /// that name no class.
     public func serves(_ service: KubernetesService) -> Bool {
-        guard service.spec?.type == "LoadBalancer" else { return false }
-        return service.spec?.loadBalancerClass == loadBalancerClass
+        service.isLoadBalancer(ofClass: loadBalancerClass)
     }
 
     /// The request for this Service; a bad annotation or field is an `.invalidRequest` failure naming it.

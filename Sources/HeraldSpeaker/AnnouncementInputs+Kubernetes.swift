@@ -24,7 +24,7 @@ public struct SpeakerView: Sendable {
             guard !ips.isEmpty else { continue }
             let key = ServiceKey(namespace: service.metadata.namespace ?? "", name: service.metadata.name ?? "")
             inputs.services.append(AnnouncedService(
-                service: key, ips: ips, pool: service.metadata.annotations?["metallb.io/ip-allocated-from-pool"],
+                service: key, ips: ips, pool: service.metadata.annotations?[Annotations.allocatedFromPool],
                 trafficPolicy: service.spec?.externalTrafficPolicy == "Local" ? .local : .cluster,
                 readyEndpointNodes: ready[key] ?? []))
         }
@@ -60,27 +60,15 @@ public struct SpeakerView: Sendable {
     }
 }
 
-extension KubernetesService {
-    /// A `type: LoadBalancer` Service of the given class (nil: Services that name no class).
-    public func isLoadBalancer(ofClass loadBalancerClass: String?) -> Bool {
-        spec?.type == "LoadBalancer" && spec?.loadBalancerClass == loadBalancerClass
-    }
-}
-
 extension L2Advertisement {
     /// The planner's view; a bad selector names its field.
     public func rule() throws(ResourceError) -> L2AdvertisementRule {
         let path = "L2Advertisement \(metadata.key)"
         let spec = self.spec ?? Spec()
-        var poolSelectors: [LabelSelector] = []
-        for (index, selector) in (spec.ipAddressPoolSelectors ?? []).enumerated() {
-            poolSelectors.append(try selector.labelSelector(path: "\(path): spec.ipAddressPoolSelectors[\(index)]"))
-        }
-        var nodeSelectors: [LabelSelector] = []
-        for (index, selector) in (spec.nodeSelectors ?? []).enumerated() {
-            nodeSelectors.append(try selector.labelSelector(path: "\(path): spec.nodeSelectors[\(index)]"))
-        }
-        return L2AdvertisementRule(name: metadata.name ?? "", pools: spec.ipAddressPools ?? [], poolSelectors: poolSelectors,
-                                   nodeSelectors: nodeSelectors, interfaces: spec.interfaces ?? [])
+        return L2AdvertisementRule(
+            name: metadata.name ?? "", pools: spec.ipAddressPools ?? [],
+            poolSelectors: try (spec.ipAddressPoolSelectors ?? []).labelSelectors(path: "\(path): spec.ipAddressPoolSelectors"),
+            nodeSelectors: try (spec.nodeSelectors ?? []).labelSelectors(path: "\(path): spec.nodeSelectors"),
+            interfaces: spec.interfaces ?? [])
     }
 }

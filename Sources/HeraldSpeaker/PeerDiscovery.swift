@@ -1,4 +1,5 @@
 public import GossipNode
+import HeraldCore
 public import KubeAPI
 public import Logging
 public import ServiceLifecycle
@@ -29,8 +30,8 @@ public struct PeerDiscovery: ServiceLifecycle.Service {
     /// The seeds among `pods`, sorted.
     public static func seeds(from pods: some Sequence<Pod>, labels: [String: String], excluding nodeName: String, port: Int) -> [GossipAddress] {
         pods.filter { pod in
-            let podLabels = pod.metadata.labels ?? [:]
-            return labels.allSatisfy { podLabels[$0.key] == $0.value } && pod.status?.phase == "Running" && pod.spec?.nodeName != nodeName
+            LabelSelector(matchLabels: labels).matches(pod.metadata.labels ?? [:]) && pod.status?.phase == "Running"
+                && pod.spec?.nodeName != nodeName
         }
         .compactMap { $0.status?.podIP }
         .filter { !$0.isEmpty }

@@ -68,6 +68,11 @@ public struct KubernetesService: KubeResource {
 
     /// The IPs in `status.loadBalancer.ingress`.
     public var ingressIPs: [String] { status?.loadBalancer?.ingress?.compactMap(\.ip) ?? [] }
+
+    /// A `type: LoadBalancer` Service of the given class (nil: Services that name no class).
+    public func isLoadBalancer(ofClass loadBalancerClass: String?) -> Bool {
+        spec?.type == "LoadBalancer" && spec?.loadBalancerClass == loadBalancerClass
+    }
 }
 
 /// `v1/Pod`, as far as peer discovery needs it: where it runs and its IP.

@@ -52,6 +52,24 @@ public struct EndpointSlice: KubeResource {
     public var serviceName: String? { metadata.labels?["kubernetes.io/service-name"] }
 }
 
+/// The MetalLB annotations Herald reads and writes, current and deprecated spellings.
+public enum Annotations {
+    public static let loadBalancerIPs = "metallb.io/loadBalancerIPs"
+    public static let addressPool = "metallb.io/address-pool"
+    public static let allowSharedIP = "metallb.io/allow-shared-ip"
+    /// Written by the controller: the pool the Service's IPs came from.
+    public static let allocatedFromPool = "metallb.io/ip-allocated-from-pool"
+    /// MetalLB's older `metallb.universe.tf/` spellings, still honoured when the new one is absent.
+    public static let deprecatedPrefix = "metallb.universe.tf/"
+
+    /// The annotation's value under its current name, else under its deprecated one.
+    public static func value(_ name: String, in annotations: [String: String]) -> String? {
+        if let value = annotations[name] { return value }
+        let suffix = name.dropFirst("metallb.io/".count)
+        return annotations[deprecatedPrefix + suffix]
+    }
+}
+
 /// `metallb.io/v1beta1/IPAddressPool`, as MetalLB defines it.
 public struct IPAddressPool: KubeResource {
     public static let type = ResourceType(group: "metallb.io", version: "v1beta1", plural: "ipaddresspools", kind: "IPAddressPool", namespaced: true)
@@ -103,12 +121,8 @@ public struct IPAddressPool: KubeResource {
         if let given = spec.serviceAllocation {
             allocation = ServiceAllocation(
                 priority: given.priority ?? 0, namespaces: given.namespaces ?? [],
-                namespaceSelectors: try (given.namespaceSelectors ?? []).enumerated().map { index, selector throws(ResourceError) in
-                    try selector.labelSelector(path: "\(path): spec.serviceAllocation.namespaceSelectors[\(index)]")
-                },
-                serviceSelectors: try (given.serviceSelectors ?? []).enumerated().map { index, selector throws(ResourceError) in
-                    try selector.labelSelector(path: "\(path): spec.serviceAllocation.serviceSelectors[\(index)]")
-                })
+                namespaceSelectors: try (given.namespaceSelectors ?? []).labelSelectors(path: "\(path): spec.serviceAllocation.namespaceSelectors"),
+                serviceSelectors: try (given.serviceSelectors ?? []).labelSelectors(path: "\(path): spec.serviceAllocation.serviceSelectors"))
         }
         return PoolSpec(name: metadata.name ?? "", addresses: spec.addresses, autoAssign: spec.autoAssign ?? true,
                         avoidBuggyIPs: spec.avoidBuggyIPs ?? false, serviceAllocation: allocation,
@@ -159,6 +173,15 @@ extension LabelSelectorObject {
         let selector = LabelSelector(matchLabels: matchLabels ?? [:], matchExpressions: requirements)
         do { try selector.validate() } catch { throw ResourceError("\(path): \(error)") }
         return selector
+    }
+}
+
+extension [LabelSelectorObject] {
+    /// Each selector, validated; an error names `path[index]`.
+    public func labelSelectors(path: String) throws(ResourceError) -> [LabelSelector] {
+        var selectors: [LabelSelector] = []
+        for (index, selector) in enumerated() { selectors.append(try selector.labelSelector(path: "\(path)[\(index)]")) }
+        return selectors
     }
 }
 

@@ -85,7 +85,8 @@ struct RunCommand: AsyncParsableCommand {
         let keyring = try gossip.loadKeyring()
         if keyring == nil { logger.warning("gossip is in plaintext (--insecure-gossip): anyone on the network can join or forge it") }
         let transport: NIOGossipTransport
-        do { transport = try await NIOGossipTransport(binding: try GossipAddress(parsing: gossipBind)) } catch {
+        let bind = try GossipAddress(parsing: gossipBind)
+        do { transport = try await NIOGossipTransport(binding: bind) } catch {
             throw StartupError("cannot listen for gossip on \(gossipBind): \(error)")
         }
         let membership = GossipNode(
@@ -103,7 +104,7 @@ struct RunCommand: AsyncParsableCommand {
             let fixed = try gossip.seeds()
             services.append(.init(service: PeerDiscovery(
                 client: client, namespace: kubernetes.namespace, labels: labels, nodeName: node,
-                port: try GossipAddress(parsing: gossipBind).port, logger: logger) { found in
+                port: bind.port, logger: logger) { found in
                 await membership.setSeeds(fixed + found.filter { !fixed.contains($0) })
             }))
         }

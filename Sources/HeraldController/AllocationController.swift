@@ -363,6 +363,9 @@ public actor AllocationController: ServiceLifecycle.Service {
     ///   again before the status it writes is seen).
     private func enqueueWrite(_ key: String, target: String, _ send: @escaping @Sendable () async -> Bool) {
         let term = leadershipTerm
+        // The term is part of the target: a write queued under an earlier leadership (which will not be sent)
+        // must not stand in for the same write of this one.
+        let target = "\(term)|\(target)"
         guard leading, writeTargets[key] != target else { return }
         let busy = writeTargets[key] != nil
         // Checked when the write's turn comes: leadership may have moved on while it waited.

@@ -4,12 +4,12 @@ SWIFT ?= swift
 FUZZ_RUNS ?= 100000
 FUZZ_BUILD := .build-fuzz
 
-.PHONY: cluster-up cluster-down test deps build unit-test fuzz-smoke fuzz bench bench-gossip bench-build demo clean
+.PHONY: cluster-up cluster-down test deps build unit-test fuzz-smoke fuzz bench bench-gossip bench-failover bench-build demo clean
 
 ## test: install missing system packages, build everything, run every test and a bounded fuzz run,
 ##       and build the benchmarks so they cannot rot (running them is `make bench`)
 test: deps build unit-test fuzz-smoke bench-build
-	@scripts/test-summary .build/unit-test.log
+	@scripts/test-summary .build/unit-test.log .build/lab-test.log
 
 deps:
 	scripts/install-deps
@@ -47,10 +47,14 @@ cluster-up:
 cluster-down:
 	scripts/dev-cluster down
 
-demo:
-	@echo "make demo: the lab demo (a local kube-apiserver, speakers in network namespaces) is not built yet;"
-	@echo "it arrives with the speaker (issue 7). Today: 'make test' and 'make bench'."
-	@exit 2
+## demo: the main job on a fresh machine, as root: a three-node lab, an IP assigned and answered, a node killed,
+##       the failover measured, everything removed (scripts/demo; scripts/lab for more)
+demo: deps
+	SWIFT=$(SWIFT) scripts/demo
+
+## bench-failover: crash and graceful failovers in the lab at 3 and 10 nodes, as a table (scripts/bench-failover)
+bench-failover:
+	scripts/bench-failover
 
 clean:
 	rm -rf .build $(FUZZ_BUILD) Benchmarks/.build Tests/Fuzz/.build

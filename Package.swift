@@ -251,6 +251,11 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .testTarget(
+            name: "LabTests",
+            dependencies: ["HeraldTestSupport"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "GossipTests", dependencies: ["Gossip", "GossipSimulation", "HeraldTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "GossipNodeTests",

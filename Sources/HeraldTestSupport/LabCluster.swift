@@ -1,0 +1,133 @@
+public import Foundation
+
+/// The lab `scripts/lab up` made (scripts/run-tests starts one for the `LabTests` run and removes it after):
+/// a kube-apiserver, a herald-controller, one herald-speaker per node namespace and a client namespace on one
+/// bridge. Tests drive it the way an operator would: YAML through kubectl, signals through `scripts/lab`, and
+/// ARP from the client.
+public struct LabCluster: Sendable {
+    public let directory: String
+    public let nodeCount: Int
+
+    /// The running lab named by `HERALD_LAB_DIR`, or nil.
+    public static var current: LabCluster? {
+        guard let directory = ProcessInfo.processInfo.environment["HERALD_LAB_DIR"],
+              FileManager.default.fileExists(atPath: directory + "/cluster/kubeconfig"),
+              let text = try? String(contentsOfFile: directory + "/nodes", encoding: .utf8),
+              let count = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
+        return LabCluster(directory: directory, nodeCount: count)
+    }
+
+    public var kubeconfig: String { directory + "/cluster/kubeconfig" }
+    public var nodes: [String] { (1...nodeCount).map { "node-\($0)" } }
+    /// The label every object a lab test makes carries, so `reset` removes exactly those.
+    public static let testLabel = "lab.herald.dev/test"
+
+    /// `scripts/lab ARGUMENTS…`.
+    @discardableResult
+    public func lab(_ arguments: String..., limit: Duration = .seconds(60), check: Bool = true) async throws -> CommandResult {
+        try await lab(arguments, limit: limit, check: check)
+    }
+
+    @discardableResult
+    public func kubectl(_ arguments: String..., check: Bool = true) async throws -> CommandResult {
+        try await Command.run(["kubectl", "--kubeconfig", kubeconfig] + arguments, check: check)
+    }
+
+    /// `kubectl apply` of a YAML document (several, separated by `---`).
+    public func apply(_ yaml: String) async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("herald-lab-\(UUID().uuidString).yaml")
+        try yaml.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        try await kubectl("apply", "-f", file.path)
+    }
+
+    /// Removes what lab tests made (labelled Services, every EndpointSlice the lab wrote, every pool and
+    /// L2Advertisement), starts any stopped speaker, and waits until the lab has settled with nothing announced.
+    public func reset() async throws {
+        try await kubectl("delete", "svc", "-A", "-l", Self.testLabel, "--wait=true")
+        try await kubectl("delete", "endpointslices", "-A", "-l", "lab.herald.dev/made-by=lab")
+        try await kubectl("delete", "ipaddresspools,l2advertisements", "-n", "herald-system", "--all")
+        for node in nodes { try await lab("speaker", "start", node) }
+        try await settle()
+    }
+
+    /// Every speaker ready and every assigned IP announced by exactly one node (`scripts/lab settle`).
+    public func settle(limit: Int = 60) async throws {
+        try await lab("settle", "\(limit)", limit: .seconds(limit + 10))
+    }
+
+    /// Waits for the Service's first ingress IP.
+    public func ingress(_ service: String, namespace: String = "default") async throws -> String {
+        try await waitFor("an IP for \(namespace)/\(service)", limit: .seconds(30), interval: .milliseconds(200)) {
+            let result = try await kubectl("get", "svc", service, "-n", namespace, "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}", check: false)
+            let ip = result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+            return (ip.isEmpty ? nil : ip, result.description)
+        }
+    }
+
+    /// The node whose MAC answers the client's ARP for `ip`, or nil when nobody answers.
+    public func owner(_ ip: String) async throws -> String? {
+        let result = try await lab("owner", ip, check: false)
+        return result.succeeded ? result.output.trimmingCharacters(in: .whitespacesAndNewlines) : nil
+    }
+
+    /// Waits until the client's ARP for `ip` is answered by `node` (nil: by nobody).
+    @discardableResult
+    public func waitForOwner(_ ip: String, _ node: String?, limit: Duration = .seconds(20)) async throws -> String? {
+        try await waitFor("\(ip) answered by \(node ?? "nobody")", limit: limit, interval: .milliseconds(200)) {
+            let owner = try await owner(ip)
+            return (owner == node ? .some(owner) : nil, owner ?? "nobody")
+        }
+    }
+
+    public func mac(of node: String) throws -> String {
+        let index = node.replacingOccurrences(of: "node-", with: "")
+        return try String(contentsOfFile: "\(directory)/node-\(index).mac", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// `scripts/lab failover IP [--graceful]` as its key=value pairs.
+    public func failover(_ ip: String, graceful: Bool = false) async throws -> [String: String] {
+        let result = try await lab(graceful ? ["failover", ip, "--graceful"] : ["failover", ip], check: false)
+        return Self.pairs(result.output)
+    }
+
+    public func lab(_ arguments: [String], limit: Duration = .seconds(60), check: Bool = true) async throws -> CommandResult {
+        try await Command.run([packageRoot.appendingPathComponent("scripts/lab").path] + arguments, limit: limit, check: check)
+    }
+
+    /// ARP probes from the client (scripts/lib/arp-probe): probes, answered, unanswered, longest_gap_ms,
+    /// doubled (probes two MACs answered), replies (MAC:count,…).
+    public func probe(_ ip: String, count: Int, intervalMilliseconds: Int) async throws -> [String: String] {
+        let seconds = count * intervalMilliseconds / 1000 + 30
+        let result = try await lab(["exec", "client", packageRoot.appendingPathComponent("scripts/lib/arp-probe").path,
+                                    "eth0", "203.0.113.2", ip, "\(count)", "\(intervalMilliseconds)"], limit: .seconds(seconds))
+        return Self.pairs(result.output)
+    }
+
+    /// The client's neighbour entry for `ip`: its MAC, or nil.
+    public func clientNeighbour(_ ip: String) async throws -> String? {
+        let words = try await lab("exec", "client", "ip", "neigh", "show", ip).output.split(separator: " ")
+        guard let index = words.firstIndex(of: "lladdr"), index + 1 < words.count else { return nil }
+        return String(words[index + 1])
+    }
+
+    /// A number from a speaker's /metrics (summed over label sets), or nil when the speaker does not answer.
+    public func metric(_ name: String, on node: String) async throws -> Double? {
+        let index = Int(node.replacingOccurrences(of: "node-", with: "")) ?? 0
+        let result = try await Command.run(["curl", "-fsS", "--max-time", "2", "http://203.0.113.\(10 + index):7472/metrics"], check: false)
+        guard result.succeeded else { return nil }
+        return result.output.split(separator: "\n")
+            .filter { $0.hasPrefix(name + " ") || $0.hasPrefix(name + "{") }
+            .compactMap { $0.split(separator: " ").last.flatMap { Double($0) } }
+            .reduce(0, +)
+    }
+
+    static func pairs(_ text: String) -> [String: String] {
+        var pairs: [String: String] = [:]
+        for word in text.split(whereSeparator: { $0 == " " || $0 == "\n" }) {
+            let parts = word.split(separator: "=", maxSplits: 1)
+            if parts.count == 2 { pairs[String(parts[0])] = String(parts[1]) }
+        }
+        return pairs
+    }
+}

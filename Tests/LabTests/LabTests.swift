@@ -1,0 +1,196 @@
+import Foundation
+import HeraldTestSupport
+import Testing
+
+/// Herald end to end in the lab (scripts/lab): the real kube-apiserver, herald-controller, one herald-speaker
+/// per node namespace, a client namespace on the same bridge. Every check is made from the client, as a
+/// router or a user's machine would see it: who answers ARP, what the neighbour table says, which frames
+/// arrive. scripts/run-tests brings the lab up for this suite only and removes it after.
+@Suite(.serialized, .needsRoot, .enabled(if: LabCluster.current != nil, "no lab: scripts/run-tests starts one (scripts/lab up)"))
+struct LabTests {
+    let lab = LabCluster.current!
+
+    // MARK: Objects, as an operator writes them
+
+    func pool(_ name: String, _ addresses: [String], advertisement: String? = "{ipAddressPools: [NAME]}") -> String {
+        var yaml = """
+            apiVersion: metallb.io/v1beta1
+            kind: IPAddressPool
+            metadata: {name: \(name), namespace: herald-system}
+            spec: {addresses: [\(addresses.joined(separator: ", "))]}
+            """
+        if let advertisement {
+            yaml += """
+
+                ---
+                apiVersion: metallb.io/v1beta1
+                kind: L2Advertisement
+                metadata: {name: \(name), namespace: herald-system}
+                spec: \(advertisement.replacingOccurrences(of: "NAME", with: name))
+                """
+        }
+        return yaml
+    }
+
+    func service(_ name: String, port: Int = 80, local: Bool = false, annotations: [String: String] = [:]) -> String {
+        let annotationText = annotations.isEmpty ? "{}" : "{" + annotations.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \"\($0.value)\"" }.joined(separator: ", ") + "}"
+        return """
+            apiVersion: v1
+            kind: Service
+            metadata: {name: \(name), namespace: default, labels: {\(LabCluster.testLabel): "true"}, annotations: \(annotationText)}
+            spec:
+              type: LoadBalancer
+              externalTrafficPolicy: \(local ? "Local" : "Cluster")
+              ports: [{name: p\(port), port: \(port), targetPort: 8080}]
+            """
+    }
+
+    /// A Service with an EndpointSlice (ready endpoints on `endpoints`), its IP, once the lab has settled.
+    func serve(_ name: String, from addresses: [String] = ["203.0.113.200-203.0.113.209"], endpoints: [String]? = nil) async throws -> String {
+        try await lab.apply(pool("web", addresses))
+        try await lab.apply(service(name))
+        try await lab.lab(["endpoints", name] + (endpoints ?? lab.nodes))
+        let ip = try await lab.ingress(name)
+        try await lab.settle()
+        return ip
+    }
+
+    // MARK: Failover
+
+    @Test func aKilledOwnerIsReplacedAndTheClientsNeighbourEntryFollows() async throws {
+        try await lab.reset()
+        let ip = try await serve("crash")
+        let owner = try #require(try await lab.owner(ip))
+        let result = try await lab.failover(ip)
+        let successor = try #require(result["new"])
+        #expect(result["old"] == owner)
+        #expect(successor != "none" && successor != owner, "no other node announced \(ip): \(result)")
+        #expect(result["neigh_ms"] != "none", "the client's neighbour entry did not move: \(result)")
+        #expect(try await lab.clientNeighbour(ip) == lab.mac(of: successor))
+        #expect(try await lab.owner(ip) == successor)
+    }
+
+    @Test func aDrainedOwnerHandsOverWithoutOneUnansweredProbe() async throws {
+        try await lab.reset()
+        let ip = try await serve("drain")
+        let result = try await lab.failover(ip, graceful: true)
+        #expect(result["new"] != "none" && result["new"] != result["old"], "\(result)")
+        #expect(result["probes"] == "400")
+        #expect(result["unanswered"] == "0", "probes lost during the hand-over: \(result)")
+    }
+
+    @Test func aRestartedSpeakerMovesNoOtherIP() async throws {
+        try await lab.reset()
+        try await lab.apply(pool("web", ["203.0.113.200-203.0.113.209"]))
+        let names = ["r1", "r2", "r3", "r4", "r5", "r6"]
+        for name in names {
+            try await lab.apply(service(name))
+            try await lab.lab(["endpoints", name] + lab.nodes)
+        }
+        var ips: [String] = []
+        for name in names { ips.append(try await lab.ingress(name)) }
+        try await lab.settle()
+        var owners: [String: String] = [:]
+        for ip in ips { owners[ip] = try #require(try await lab.owner(ip)) }
+        // The node owning the fewest IPs restarts; the others' IPs must not be announced again by anyone.
+        let restarted = lab.nodes.min { a, b in owners.values.filter { $0 == a }.count < owners.values.filter { $0 == b }.count }!
+        let others = ips.filter { owners[$0] != restarted }
+        // Every ARP frame the client sees while the node restarts (the capture ends with the test at the latest).
+        let capture = try BackgroundProcess(["ip", "netns", "exec", "hlab-client", "timeout", "120", "tcpdump", "-i", "eth0", "-nn", "-l", "-e", "arp"])
+        try await waitFor("tcpdump to listen", limit: .seconds(10)) { (capture.logText.contains("listening on") ? true : nil, capture.logText) }
+        try await lab.lab("speaker", "stop", restarted)
+        try await lab.lab("speaker", "start", restarted)
+        try await lab.settle()
+        for ip in ips { #expect(try await lab.owner(ip) == owners[ip], "\(ip) changed owner") }
+        _ = try await capture.stop(signal: SIGINT)
+        let frames = capture.logText.split(separator: "\n")
+        for ip in others {
+            let announcements = frames.filter { $0.contains("who-has \(ip) tell \(ip),") || $0.contains("Reply \(ip) is-at") }
+            #expect(announcements.isEmpty, "\(ip), owned by \(owners[ip]!), was announced while \(restarted) restarted:\n\(announcements.joined(separator: "\n"))")
+        }
+    }
+
+    // MARK: Who may announce
+
+    @Test func localTrafficFollowsTheReadyEndpoints() async throws {
+        try await lab.reset()
+        try await lab.apply(pool("web", ["203.0.113.210/32"]))
+        try await lab.apply(service("local", local: true))
+        try await lab.lab("endpoints", "local", "node-2")
+        let ip = try await lab.ingress("local")
+        try await lab.waitForOwner(ip, "node-2")
+        try await lab.lab("endpoints", "local", "node-3")
+        try await lab.waitForOwner(ip, "node-3")
+        try await lab.lab("endpoints", "local")
+        try await lab.waitForOwner(ip, nil)
+    }
+
+    @Test func advertisementsChooseTheNodesAndInterfaces() async throws {
+        try await lab.reset()
+        // Only node-1 may announce the first pool; the second has no L2Advertisement; the third only on an
+        // interface no node has.
+        try await lab.apply(pool("first", ["203.0.113.220/32"],
+                                 advertisement: "{ipAddressPools: [NAME], nodeSelectors: [{matchLabels: {lab.herald.dev/index: \"1\"}}]}"))
+        try await lab.apply(pool("unadvertised", ["203.0.113.221/32"], advertisement: nil))
+        try await lab.apply(pool("elsewhere", ["203.0.113.222/32"], advertisement: "{ipAddressPools: [NAME], interfaces: [eth9]}"))
+        for (name, pool) in [("sel", "first"), ("none", "unadvertised"), ("eth", "elsewhere")] {
+            try await lab.apply(service(name, annotations: ["metallb.io/address-pool": pool]))
+            try await lab.lab(["endpoints", name] + lab.nodes)
+        }
+        #expect(try await lab.ingress("sel") == "203.0.113.220")
+        #expect(try await lab.ingress("none") == "203.0.113.221")
+        #expect(try await lab.ingress("eth") == "203.0.113.222")
+        try await lab.waitForOwner("203.0.113.220", "node-1")
+        try await lab.lab("speaker", "kill", "node-1")
+        // node-1 gone: nobody else is selected, so nobody answers.
+        try await lab.waitForOwner("203.0.113.220", nil, limit: .seconds(5))
+        for ip in ["203.0.113.221", "203.0.113.222"] { #expect(try await lab.owner(ip) == nil, "\(ip) is answered") }
+    }
+
+    @Test func servicesSharingAnIPHaveOneOwner() async throws {
+        try await lab.reset()
+        try await lab.apply(pool("web", ["203.0.113.230-203.0.113.231"]))
+        let shared = ["metallb.io/allow-shared-ip": "shop", "metallb.io/loadBalancerIPs": "203.0.113.231"]
+        try await lab.apply(service("front", port: 80, annotations: shared))
+        try await lab.apply(service("back", port: 443, annotations: shared))
+        try await lab.lab("endpoints", "front", "node-1")
+        try await lab.lab("endpoints", "back", "node-2")
+        #expect(try await lab.ingress("front") == "203.0.113.231")
+        #expect(try await lab.ingress("back") == "203.0.113.231")
+        try await lab.settle()
+        var announcing = 0.0
+        for node in lab.nodes { announcing += try #require(try await lab.metric("herald_speaker_announced_ips", on: node)) }
+        #expect(announcing == 1)
+        let probes = try await lab.probe("203.0.113.231", count: 50, intervalMilliseconds: 10)
+        #expect(probes["unanswered"] == "0" && probes["doubled"] == "0", "\(probes)")
+        #expect(probes["replies"]?.split(separator: ",").count == 1, "more than one MAC answered: \(probes)")
+    }
+
+    // MARK: Outages
+
+    @Test func answersContinueWhileTheAPIServerIsAwayAndStateReconcilesAfter() async throws {
+        try await lab.reset()
+        let ip = try await serve("steady")
+        let owner = try #require(try await lab.owner(ip))
+        try await lab.lab("apiserver", "stop")
+        do {
+            // 30 s without the apiserver, a probe every 100 ms: every one answered, by the same node.
+            let probes = try await lab.probe(ip, count: 300, intervalMilliseconds: 100)
+            #expect(probes["unanswered"] == "0", "\(probes)")
+            #expect(probes["replies"] == "\(try lab.mac(of: owner)):300", "\(probes)")
+        } catch {
+            try? await lab.lab("apiserver", "start")
+            throw error
+        }
+        try await lab.lab("apiserver", "start")
+        // Reconciled: a Service made after the outage is assigned and answered; the first kept its owner.
+        try await lab.apply(service("after"))
+        try await lab.lab(["endpoints", "after"] + lab.nodes)
+        let second = try await lab.ingress("after")
+        _ = try await waitFor("\(second) answered", limit: .seconds(30), interval: .milliseconds(200)) {
+            let owner = try await lab.owner(second)
+            return (owner, "nobody")
+        }
+        #expect(try await lab.owner(ip) == owner)
+    }
+}

@@ -244,7 +244,7 @@ let package = Package(
         .testTarget(
             name: "HeraldSpeakerTests",
             dependencies: [
-                "HeraldSpeaker", "HeraldCore", "KubeAPI", "KubeAPITesting", "Gossip", "GossipNode", "HeraldTestSupport",
+                "HeraldSpeaker", "HeraldCore", "KubeAPI", "KubeAPITesting", "Gossip", "GossipNode", "HeraldTestSupport", "L2Announcer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),

@@ -1,5 +1,6 @@
 public import NIOCore
 public import NIOPosix
+import Synchronization
 
 /// Gossip over UDP and TCP on the same port with SwiftNIO: datagrams for probes, acks and gossip; one TCP
 /// connection per full-state message, framed by a 4-byte big-endian length.
@@ -14,8 +15,12 @@ public final class NIOGossipTransport: GossipTransport {
     public let packets: AsyncStream<ReceivedPacket>
     private let continuation: AsyncStream<ReceivedPacket>.Continuation
     private let group: any EventLoopGroup
-    private let datagramChannel: any Channel
     private let listener: any Channel
+    /// The UDP channel. NIO closes a datagram channel on most send errors (EPERM from a firewall rule,
+    /// ENETUNREACH while a network restarts), which would leave the member deaf and mute on UDP for good:
+    /// such a channel is replaced by a new one on the same address.
+    private let datagram: Mutex<(channel: any Channel, closing: Bool)>
+    private let reopenCount = Atomic<Int>(0)
 
     /// Binds UDP and TCP on `address`. With port 0 the kernel picks the UDP port and TCP takes the same one;
     /// when that TCP port is already in use (an outgoing connection may hold it), another pair is tried.
@@ -26,6 +31,7 @@ public final class NIOGossipTransport: GossipTransport {
         self.continuation = continuation
         let attempts = address.port == 0 ? 16 : 1
         var attempt = 1
+        let datagramChannel: any Channel
         while true {
             do {
                 (datagramChannel, listener) = try await Self.bindPair(address, group: group, continuation: continuation)
@@ -35,11 +41,46 @@ public final class NIOGossipTransport: GossipTransport {
             }
         }
         localAddress = GossipAddress(host: address.host, port: datagramChannel.localAddress?.port ?? address.port)
+        datagram = Mutex((channel: datagramChannel, closing: false))
+        watch(datagramChannel)
     }
 
-    private static func bindPair(_ address: GossipAddress, group: any EventLoopGroup,
-                                 continuation: AsyncStream<ReceivedPacket>.Continuation) async throws -> (any Channel, any Channel) {
-        let datagramChannel = try await DatagramBootstrap(group: group)
+    /// How many times the UDP channel was closed under the transport and opened again.
+    public var datagramReopens: Int { reopenCount.load(ordering: .relaxed) }
+
+    private func watch(_ channel: any Channel) {
+        channel.closeFuture.whenComplete { [self] _ in
+            guard !datagram.withLock({ $0.closing }) else { return }
+            Task { await self.reopenDatagram() }
+        }
+    }
+
+    /// Binds a new UDP channel on the same address, retrying with a backoff (up to 1 s) until it works or the
+    /// transport closes.
+    private func reopenDatagram() async {
+        var delay = Duration.milliseconds(10)
+        while !datagram.withLock({ $0.closing }) {
+            do {
+                let channel = try await Self.bindDatagram(localAddress, group: group, continuation: continuation)
+                let closing = datagram.withLock { state in
+                    if !state.closing { state.channel = channel }
+                    return state.closing
+                }
+                if closing { try? await channel.close() } else {
+                    reopenCount.add(1, ordering: .relaxed)
+                    watch(channel)
+                }
+                return
+            } catch {
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(1))
+            }
+        }
+    }
+
+    private static func bindDatagram(_ address: GossipAddress, group: any EventLoopGroup,
+                                     continuation: AsyncStream<ReceivedPacket>.Continuation) async throws -> any Channel {
+        try await DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -47,6 +88,11 @@ public final class NIOGossipTransport: GossipTransport {
                 }
             }
             .bind(host: address.host, port: address.port).get()
+    }
+
+    private static func bindPair(_ address: GossipAddress, group: any EventLoopGroup,
+                                 continuation: AsyncStream<ReceivedPacket>.Continuation) async throws -> (any Channel, any Channel) {
+        let datagramChannel = try await bindDatagram(address, group: group, continuation: continuation)
         let port = datagramChannel.localAddress?.port ?? address.port
         do {
             let listener = try await ServerBootstrap(group: group)
@@ -68,8 +114,9 @@ public final class NIOGossipTransport: GossipTransport {
     public func send(_ packet: [UInt8], to address: GossipAddress, stream: Bool) async throws {
         let remote = try SocketAddress(ipAddress: address.host, port: address.port)
         guard stream else {
-            let buffer = datagramChannel.allocator.buffer(bytes: packet)
-            try await datagramChannel.writeAndFlush(AddressedEnvelope(remoteAddress: remote, data: buffer))
+            let channel = datagram.withLock { $0.channel }
+            let buffer = channel.allocator.buffer(bytes: packet)
+            try await channel.writeAndFlush(AddressedEnvelope(remoteAddress: remote, data: buffer))
             return
         }
         let channel = try await ClientBootstrap(group: group)
@@ -88,7 +135,11 @@ public final class NIOGossipTransport: GossipTransport {
     }
 
     public func close() async {
-        try? await datagramChannel.close()
+        let channel = datagram.withLock { state in
+            state.closing = true
+            return state.channel
+        }
+        try? await channel.close()
         try? await listener.close()
         continuation.finish()
     }

@@ -8,16 +8,35 @@ public protocol AddressAnnouncer: Sendable {
     /// Makes the announced set exactly `desired` (an IP → its interfaces; nil: every interface): answers and
     /// announces what is new, stops at once for what is gone. Returns the IPs that could not be announced, why.
     func apply(_ desired: [IPAddress: Set<String>?]) async -> [IPAddress: String]
+    /// Announces `ip` again on every interface it is announced on (to win neighbours back in a conflict).
+    func reannounce(_ ip: IPAddress) async
+    /// Keeps reporting claims of `ips` (and probing for them) without answering for them.
+    func watch(_ ips: Set<IPAddress>) async
+    /// Another MAC claiming an announced or watched IP (one consumer: the reconciler).
+    var claims: AsyncStream<ForeignClaim> { get }
 }
 
 /// `AddressAnnouncer` over one `InterfaceSpeaker` per allowed interface (L2Announcer's ARP/NDP responders).
 public struct InterfaceAnnouncer: AddressAnnouncer {
     public let speakers: [InterfaceSpeaker]
+    public let claims: AsyncStream<ForeignClaim>
     private let logger: Logger
 
     public init(speakers: [InterfaceSpeaker], logger: Logger) {
         self.speakers = speakers
         self.logger = logger
+        // A burst of claims (a GARP storm) must not grow memory: the newest are the ones that matter.
+        let (claims, continuation) = AsyncStream.makeStream(of: ForeignClaim.self, bufferingPolicy: .bufferingNewest(256))
+        self.claims = claims
+        for speaker in speakers { speaker.onClaim { continuation.yield($0) } }
+    }
+
+    public func reannounce(_ ip: IPAddress) async {
+        for speaker in speakers { speaker.reannounce(ip) }
+    }
+
+    public func watch(_ ips: Set<IPAddress>) async {
+        for speaker in speakers { speaker.watch(ips) }
     }
 
     public func apply(_ desired: [IPAddress: Set<String>?]) async -> [IPAddress: String] {

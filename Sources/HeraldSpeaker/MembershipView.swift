@@ -1,14 +1,36 @@
 public import Gossip
 public import GossipNode
+public import HeraldCore
 
 /// The live speakers, by node name, and a signal when that changes. `GossipNode` is the real one.
 public protocol MembershipView: Sendable {
     /// Names of the members that are alive or suspected (a suspect still answers until it is declared dead).
     func liveNames() async -> Set<String>
+    /// The MACs each known member answers from (from its gossip metadata), dead members included: a node
+    /// this one thinks dead may be alive on the other side of a partition.
+    func macs() async -> [MACAddress: String]
     /// Yields on every change of a member.
     var changes: AsyncStream<Member> { get }
 }
 
+/// What a speaker tells the others about itself in its gossip metadata.
+public enum SpeakerMetadata {
+    /// The MACs of the interfaces it answers on, comma-separated.
+    public static let macs = "macs"
+
+    public static func macs(of member: Member) -> [MACAddress] {
+        (member.metadata[macs] ?? "").split(separator: ",").compactMap { try? MACAddress(parsing: String($0)) }
+    }
+}
+
 extension GossipNode: MembershipView {
     public func liveNames() async -> Set<String> { Set(liveMembers.map(\.name)) }
+
+    public func macs() async -> [MACAddress: String] {
+        var owners: [MACAddress: String] = [:]
+        for member in members {
+            for mac in SpeakerMetadata.macs(of: member) { owners[mac] = member.name }
+        }
+        return owners
+    }
 }

@@ -12,6 +12,8 @@ struct SpeakerMetrics {
     let invalidObjects: Gauge
     /// IPs that could not be announced on an interface (see the log for why).
     let announceFailures: Counter
+    /// Another MAC claimed an IP this node announced, by how it ended: `yielded`, `defended`, `handed_over`.
+    let conflicts: [String: Counter]
 
     init(factory: any MetricsFactory) {
         announced = Gauge(label: "herald_speaker_announced_ips", factory: factory)
@@ -19,5 +21,8 @@ struct SpeakerMetrics {
         lost = Counter(label: "herald_speaker_ownership_lost_total", factory: factory)
         invalidObjects = Gauge(label: "herald_speaker_invalid_objects", factory: factory)
         announceFailures = Counter(label: "herald_speaker_announce_failures_total", factory: factory)
+        conflicts = Dictionary(uniqueKeysWithValues: ["yielded", "defended", "handed_over"].map { resolution in
+            (resolution, Counter(label: "herald_speaker_conflicts_total", dimensions: [("resolution", resolution)], factory: factory))
+        })
     }
 }

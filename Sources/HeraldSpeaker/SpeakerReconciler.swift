@@ -1,5 +1,6 @@
 public import HeraldCore
 public import KubeAPI
+import L2Announcer
 public import Logging
 public import Metrics
 public import OperationsEndpoint
@@ -14,7 +15,12 @@ public import ServiceLifecycle
 /// - While the apiserver is away the caches keep their last state: membership changes still move IPs, and
 ///   nothing is withdrawn because a watch broke.
 /// - Graceful shutdown is make-before-break: the executable stops gossip first (the member leaves, the
-///   successor takes over), and this node keeps answering for `handoverDelay` before it stops.
+///   successor takes over), and this node keeps answering each IP until its successor's announcement is seen
+///   on the wire, or for `handoverDelay` at most.
+/// - Conflicts on the wire: when another MAC claims an IP this node announces (two owners after a partition
+///   heals), the node the election ranks first between the two keeps it and announces again; the other
+///   yields it, keeps probing for it, and takes it back once the other has not answered for `yieldHold`. A
+///   MAC no speaker owns loses. Each conflict is logged, counted and reported as an `IPConflict` Event on the IP's Services.
 /// - The new owner of an IP records a `nodeAssigned` Event on each of its Services, naming the previous owner
 ///   and why it lost the IP.
 public actor SpeakerReconciler: ServiceLifecycle.Service {
@@ -25,16 +31,20 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         public var loadBalancerClass: String?
         /// How long to wait for another member before announcing as the only one.
         public var joinGrace: Duration
-        /// How long a leaving node keeps answering after its successor was told.
+        /// How long a leaving node keeps answering, at most, after its successor was told.
         public var handoverDelay: Duration
+        /// How long an IP stays yielded to a higher-ranked node claiming it, after its last claim (the
+        /// yielding node probes for it every `--conflict-probe-interval`, and each answer is a claim).
+        public var yieldHold: Duration
 
         public init(nodeName: String, namespace: String = "herald-system", loadBalancerClass: String? = nil,
-                    joinGrace: Duration = .seconds(3), handoverDelay: Duration = .seconds(1)) {
+                    joinGrace: Duration = .seconds(3), handoverDelay: Duration = .seconds(1), yieldHold: Duration = .seconds(3)) {
             self.nodeName = nodeName
             self.namespace = namespace
             self.loadBalancerClass = loadBalancerClass
             self.joinGrace = joinGrace
             self.handoverDelay = handoverDelay
+            self.yieldHold = yieldHold
         }
     }
 
@@ -59,6 +69,13 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
     private var announced: [IPAddress: Set<String>?] = [:]
     private var reportedProblems: Set<String> = []
     private var stopping = false
+    /// Set while handing over: claims then end the hand-over of their IP early.
+    private var handoverFinished: AsyncStream<Void>.Continuation?
+    /// IPs yielded to a higher-ranked claimant, until when.
+    private var yielded: [IPAddress: (to: String, until: ContinuousClock.Instant)] = [:]
+    private var lastDefence: [IPAddress: ContinuousClock.Instant] = [:]
+    /// Which node each speaker MAC belongs to; kept when a member goes, for partitions.
+    private var speakerMACs: [MACAddress: String] = [:]
 
     static let cachesCheck = "caches"
     static let membershipCheck = "membership"
@@ -103,19 +120,22 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
                 for await _ in self.membership.changes { self.changedContinuation.yield() }
             }
             group.addTask {
+                for await claim in self.announcer.claims { await self.handle(claim) }
+            }
+            group.addTask {
                 try? await Task.sleep(for: self.options.joinGrace)
                 await self.joinGraceEnded()
             }
             await cancelWhenGracefulShutdown {
                 for await _ in self.changed { await self.reconcile() }
             }
-            // Make-before-break: gossip has already left (the executable stops it first), so the successor is
-            // announcing; keep answering a little longer, then stop.
+            // Make-before-break: gossip has already left (the executable stops it first), so the successors are
+            // taking over; keep answering each IP until its successor is heard, or for the delay at most.
+            stopping = true
             if !announced.isEmpty {
                 logger.notice("handing over", metadata: ["ips": "\(announced.count)", "delay": "\(options.handoverDelay)"])
-                try? await Task.sleep(for: options.handoverDelay)
+                await waitForSuccessors()
             }
-            stopping = true
             await apply([:])
             group.cancelAll()
         }
@@ -141,6 +161,20 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         }
     }
 
+    private func waitForSuccessors() async {
+        let (finished, continuation) = AsyncStream.makeStream(of: Void.self)
+        handoverFinished = continuation
+        let delay = options.handoverDelay
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await Task.sleep(for: delay) }
+            group.addTask { for await _ in finished { return } }
+            await group.next()
+            group.cancelAll()
+        }
+        handoverFinished = nil
+        if announced.isEmpty { logger.notice("every successor announced; handed over") }
+    }
+
     private func joinGraceEnded() {
         if !settled { logger.notice("no other speaker answered within the join grace; announcing as the only member") }
         changedContinuation.yield()
@@ -157,6 +191,7 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         // This node counts itself live while it runs: after a leave the others drop it, but it keeps answering
         // until its successor took over (make-before-break).
         let members = await membership.liveNames().union([options.nodeName])
+        speakerMACs.merge(await membership.macs()) { _, new in new }
         if members.count > 1 { settled = true }
         guard settled else { return }
         readiness.pass(Self.membershipCheck)
@@ -167,9 +202,83 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         let next = AnnouncementPlanner.plan(view.inputs)
         await recordOwnerChanges(from: plan, to: next)
         plan = next
+        let now = ContinuousClock.now
+        let stillYielded = yielded.filter { $0.value.until > now }
+        if stillYielded.count != yielded.count {
+            for ip in Set(yielded.keys).subtracting(stillYielded.keys).sorted() {
+                logger.notice("the node it was yielded to stopped answering; taking it back if it is still this node's", metadata: ["ip": "\(ip)"])
+            }
+            yielded = stillYielded
+            await announcer.watch(Set(yielded.keys))
+        }
         var desired: [IPAddress: Set<String>?] = [:]
-        for (ip, decision) in next where decision.owner == options.nodeName { desired[ip] = decision.interfaces }
+        for (ip, decision) in next where decision.owner == options.nodeName && yielded[ip] == nil { desired[ip] = decision.interfaces }
         await apply(desired)
+    }
+
+    // MARK: Conflicts on the wire
+
+    private func handle(_ claim: ForeignClaim) async {
+        if let yield = yielded[claim.ip] {
+            // Yielded, and the node it went to still answers (this node's probe, or its announcements).
+            if speakerMACs[claim.mac] == yield.to { yielded[claim.ip]?.until = ContinuousClock.now + options.yieldHold }
+            wake(after: options.yieldHold)
+            return
+        }
+        guard announced[claim.ip] != nil else { return }
+        let metadata: Logger.Metadata = ["ip": "\(claim.ip)", "mac": "\(claim.mac)", "interface": "\(claim.interface)"]
+        if let handoverFinished {
+            // Leaving, and the successor is heard: stop answering this IP now rather than at the end of the delay.
+            logger.notice("successor announced; stopped answering", metadata: metadata)
+            metrics.conflicts["handed_over"]?.increment()
+            var remaining = announced
+            remaining[claim.ip] = nil
+            await apply(remaining)
+            if announced.isEmpty { handoverFinished.yield() }
+            return
+        }
+        if speakerMACs[claim.mac] == nil {
+            speakerMACs.merge(await membership.macs()) { _, new in new }
+        }
+        let claimant = speakerMACs[claim.mac]
+        let who = claimant.map { "node \"\($0)\"" } ?? "a host that runs no Herald speaker"
+        let now = ContinuousClock.now
+        switch ConflictResolution.resolve(ip: claim.ip, node: options.nodeName, claimant: claimant) {
+        case .ignore:
+            return
+        case .yield:
+            let hold = options.yieldHold
+            yielded[claim.ip] = (to: claimant!, until: now + hold)
+            logger.warning("another node announces this IP and ranks first; yielding it", metadata: metadata.merging(["claimant": "\(claimant!)"]) { $1 })
+            metrics.conflicts["yielded"]?.increment()
+            await recordConflict(claim, message: "\(claim.ip) is also announced by \(who) (MAC \(claim.mac)), which ranks first: node \"\(options.nodeName)\" stops announcing it")
+            await announcer.watch(Set(yielded.keys))
+            changedContinuation.yield()
+            wake(after: hold)
+        case .defend:
+            // At most once a second per IP: a claimant that does not yield must not start an announcement storm.
+            if let last = lastDefence[claim.ip], now - last < .seconds(1) { return }
+            lastDefence[claim.ip] = now
+            logger.warning("another MAC announces this IP; announcing it again", metadata: metadata.merging(["claimant": "\(claimant ?? "none")"]) { $1 })
+            metrics.conflicts["defended"]?.increment()
+            await recordConflict(claim, message: "\(claim.ip) is also announced by \(who) (MAC \(claim.mac)): node \"\(options.nodeName)\" \(claimant == nil ? "keeps it" : "ranks first and keeps it") and announces it again")
+            await announcer.reannounce(claim.ip)
+        }
+    }
+
+    /// Plans again after `delay` (a yield's hold may have ended by then).
+    private func wake(after delay: Duration) {
+        Task { [changedContinuation] in
+            try? await Task.sleep(for: delay + .milliseconds(10))
+            changedContinuation.yield()
+        }
+    }
+
+    private func recordConflict(_ claim: ForeignClaim, message: String) async {
+        for service in plan[claim.ip]?.services ?? [] {
+            guard let object = await services.object(forKey: service.description) else { continue }
+            events.post(.warning, reason: "IPConflict", message: message, about: object.reference)
+        }
     }
 
     private func apply(_ desired: [IPAddress: Set<String>?]) async {
@@ -186,11 +295,13 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         let failures = await announcer.apply(desired)
         metrics.announceFailures.increment(by: failures.count)
         announced = desired
+        lastDefence = lastDefence.filter { desired[$0.key] != nil }
         metrics.announced.record(desired.count)
     }
 
     private func lossReason(_ ip: IPAddress) -> String {
         if stopping { return "this speaker is stopping" }
+        if let yield = yielded[ip] { return "node \"\(yield.to)\" announces it too and ranks first" }
         guard let decision = plan[ip] else { return "no Service shows the IP any more" }
         if let withheld = decision.withheld { return withheld.description }
         if let exclusion = decision.excluded[options.nodeName] { return exclusion.description }

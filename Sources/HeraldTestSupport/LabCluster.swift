@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// The lab `scripts/lab up` made (scripts/run-tests starts one for the `LabTests` run and removes it after):
 /// a kube-apiserver, a herald-controller, one herald-speaker per node namespace and a client namespace on one
@@ -91,6 +91,7 @@ public struct LabCluster: Sendable {
         return Self.pairs(result.output)
     }
 
+    @discardableResult
     public func lab(_ arguments: [String], limit: Duration = .seconds(60), check: Bool = true) async throws -> CommandResult {
         try await Command.run([packageRoot.appendingPathComponent("scripts/lab").path] + arguments, limit: limit, check: check)
     }

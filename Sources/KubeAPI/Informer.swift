@@ -24,7 +24,9 @@ public actor Informer<Resource: KubeResource> {
     public private(set) var hasSynced = false
 
     static var initialBackoff: Duration { .milliseconds(250) }
-    static var maximumBackoff: Duration { .seconds(30) }
+    /// Short enough that a returning apiserver is seen within seconds, long enough (with the jitter below) that
+    /// a thousand speakers retrying do not hammer it: client-go's reflector goes up to 30 s.
+    static var maximumBackoff: Duration { .seconds(8) }
 
     public init(client: any KubeClient, namespace: String? = nil, type: ResourceType? = nil, logger: Logger) {
         self.client = client
@@ -61,7 +63,7 @@ public actor Informer<Resource: KubeResource> {
                 logger.warning("list/watch failed; retrying", metadata: [
                     "resource": "\(type ?? Resource.type)", "error": "\(error)", "retry_in": "\(backoff)",
                 ])
-                try? await Task.sleep(for: backoff)
+                try? await Task.sleep(for: backoff * Double.random(in: 0.8...1.2))
                 // A watch that failed for any reason other than an expired version resumes where it was.
                 backoff = min(backoff * 2, Self.maximumBackoff)
             }

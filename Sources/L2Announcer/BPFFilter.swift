@@ -10,9 +10,10 @@ public struct BPFFilter: Sendable {
     /// The instructions, laid out as the kernel's `struct sock_filter` (and libpcap's `bpf_insn`).
     let instructions: [sock_filter]
 
-    /// Frames Herald's responders read: ARP, and ICMPv6 Neighbour Solicitations (type 135) right after a
-    /// fixed IPv6 header. Tagged frames pass too; the responder drops them, seeing the tag in the metadata.
-    public static let solicitations = try! BPFFilter("arp or (icmp6 and ip6[40] == 135)")
+    /// Frames Herald's responders read: ARP, and ICMPv6 Neighbour Solicitations and Advertisements (types
+    /// 135, 136) right after a fixed IPv6 header — solicitations to answer, advertisements to see another MAC
+    /// claim an address. Tagged frames pass too; the responder drops them, seeing the tag in the metadata.
+    public static let addressResolution = try! BPFFilter("arp or (icmp6 and (ip6[40] == 135 or ip6[40] == 136))")
 
     public init(_ expression: String) throws(FilterError) {
         guard let handle = pcap_open_dead(DLT_EN10MB, 65_535) else {

@@ -28,6 +28,13 @@ public final class InterfaceSpeaker: Service, Sendable {
     public let interfaceName: String
     public let schedule: AnnouncementSchedule
     public let ndpMode: NDPMode
+    /// How often to ask, for each announced IPv4 address, whether another MAC answers for it too (an RFC 5227
+    /// probe; nil: never). Two owners after a partition heals find each other this way: their answers to
+    /// clients are unicast, so neither would see the other.
+    public let conflictProbeInterval: Duration?
+    private let claimHandler = Mutex<(@Sendable (ForeignClaim) -> Void)?>(nil)
+    /// Addresses not answered for whose claims are still reported, and probed: yielded in a conflict.
+    private let watched = Mutex<Set<IPAddress>>([])
     let table = OwnershipTable()
     let metrics: L2Metrics
     let logger: Logger
@@ -48,10 +55,11 @@ public final class InterfaceSpeaker: Service, Sendable {
 
     /// Opens the interface's socket now, so that a missing interface or privilege fails at start-up.
     public init(interfaceName: String, schedule: AnnouncementSchedule = .standard, ndpMode: NDPMode = .responder,
-                logger: Logger, metricsFactory: any MetricsFactory) throws(SpeakerError) {
+                conflictProbeInterval: Duration? = .seconds(1), logger: Logger, metricsFactory: any MetricsFactory) throws(SpeakerError) {
         self.interfaceName = interfaceName
         self.schedule = schedule
         self.ndpMode = ndpMode
+        self.conflictProbeInterval = conflictProbeInterval
         var logger = logger
         logger[metadataKey: "interface"] = "\(interfaceName)"
         self.logger = logger
@@ -75,7 +83,7 @@ public final class InterfaceSpeaker: Service, Sendable {
             throw SpeakerError("interface \(name) has no MAC address; ARP and NDP need an Ethernet-like link")
         }
         do throws(SocketError) {
-            let socket = try PacketSocket(interfaceName: name, interfaceIndex: interface.index, filter: .solicitations)
+            let socket = try PacketSocket(interfaceName: name, interfaceIndex: interface.index, filter: .addressResolution)
             return Armed(interface: interface, socket: socket, membership: try MulticastMembership(interface: interface))
         } catch {
             throw SpeakerError(error.description)
@@ -144,12 +152,33 @@ public final class InterfaceSpeaker: Service, Sendable {
 
     public var announced: Set<IPAddress> { table.all }
 
+    /// Called on the receive thread for every frame in which another MAC claims an announced address. Keep it
+    /// short: it runs on the answer path.
+    public func onClaim(_ handler: @escaping @Sendable (ForeignClaim) -> Void) {
+        claimHandler.withLock { $0 = handler }
+    }
+
+    /// Reports claims of `ips` too, and probes them, without answering for them: the node yielded them in a
+    /// conflict and wants to know when their other owner is gone.
+    public func watch(_ ips: Set<IPAddress>) {
+        watched.withLock { $0 = ips }
+    }
+
+    /// Sends `ip`'s announcements again (the whole schedule), if it is still announced: to win the neighbours
+    /// back after another MAC claimed it.
+    public func reannounce(_ ip: IPAddress) {
+        if table.contains(ip) { gained.yield(ip) }
+    }
+
     public func run() async throws {
         let reader = ReaderThread()
         if let error = reader.start({ [self] in receiveLoop(reader) }) {
             throw SpeakerError("cannot start the receive thread for \(interfaceName): \(SocketError("pthread_create", errno: error))")
         }
         await withDiscardingTaskGroup { group in
+            if let conflictProbeInterval {
+                group.addTask { await self.probeForConflicts(every: conflictProbeInterval) }
+            }
             for await ip in gains.cancelOnGracefulShutdown() {
                 group.addTask { await self.sendAnnouncements(of: ip) }
             }
@@ -175,6 +204,25 @@ public final class InterfaceSpeaker: Service, Sendable {
                 } catch {
                     metrics.sendErrors.increment()
                     logger.warning("announcement failed", metadata: ["ip": "\(ip)", "error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    /// Until cancelled: every interval, a probe for each announced IPv4 address.
+    private func probeForConflicts(every interval: Duration) async {
+        let clock = ContinuousClock()
+        var next = clock.now + interval
+        while !Task.isCancelled {
+            do { try await clock.sleep(until: next) } catch { return }
+            next = next + interval
+            let current = armed.withLock { $0 }
+            for case .v4(let address) in table.all.union(watched.withLock { $0 }) {
+                do {
+                    try current.socket.send(current.policy.conflictProbe(for: address).bytes)
+                    metrics.probesSent.increment()
+                } catch {
+                    metrics.sendErrors.increment()
                 }
             }
         }
@@ -219,7 +267,7 @@ public final class InterfaceSpeaker: Service, Sendable {
             }
             let bytes = ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: buffer[..<min(reception.length, buffer.count)]))
             let verdict = policy.verdict(for: bytes, hadVLANTag: reception.hadVLANTag, notForUs: reception.notForUs,
-                                         owns: answersHere)
+                                         owns: answersHere, watches: { ip in watched.withLock { $0.contains(ip) } })
             switch verdict {
             case .answer(let frame, let family):
                 metrics.requestsReceived[family]?.increment()
@@ -230,6 +278,10 @@ public final class InterfaceSpeaker: Service, Sendable {
                     metrics.sendErrors.increment()
                     logger.warning("answer failed", metadata: ["error": "\(error)"])
                 }
+            case .claim(let ip, let mac):
+                metrics.claimsSeen[ip.family]?.increment()
+                let handler = claimHandler.withLock { $0 }
+                handler?(ForeignClaim(ip: ip, mac: mac, interface: interfaceName))
             case .drop(let reason, let family):
                 if let family, reason == .notOwned { metrics.requestsReceived[family]?.increment() }
                 metrics.dropped[reason]?.increment()
@@ -276,6 +328,19 @@ public final class InterfaceSpeaker: Service, Sendable {
             for ip in table.all { gained.yield(ip) }
             return
         }
+    }
+}
+
+/// Another MAC said, on `interface`, that it has `ip`, an address this node announces there.
+public struct ForeignClaim: Hashable, Sendable {
+    public var ip: IPAddress
+    public var mac: MACAddress
+    public var interface: String
+
+    public init(ip: IPAddress, mac: MACAddress, interface: String) {
+        self.ip = ip
+        self.mac = mac
+        self.interface = interface
     }
 }
 

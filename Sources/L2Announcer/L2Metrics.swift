@@ -6,6 +6,8 @@ public struct L2Metrics: Sendable {
     let requestsReceived: [IPFamily: Counter]
     let responsesSent: [IPFamily: Counter]
     let gratuitousSent: [IPFamily: Counter]
+    let claimsSeen: [IPFamily: Counter]
+    let probesSent: Counter
     let dropped: [DropReason: Counter]
     let sendErrors: Counter
 
@@ -18,6 +20,8 @@ public struct L2Metrics: Sendable {
         requestsReceived = perFamily("herald_layer2_requests_received")
         responsesSent = perFamily("herald_layer2_responses_sent")
         gratuitousSent = perFamily("herald_layer2_gratuitous_sent")
+        claimsSeen = perFamily("herald_layer2_foreign_claims")
+        probesSent = Counter(label: "herald_layer2_conflict_probes_sent", dimensions: [("interface", interface)], factory: factory)
         dropped = Dictionary(uniqueKeysWithValues: DropReason.allCases.map { reason in
             (reason, Counter(label: "herald_layer2_dropped", dimensions: [("interface", interface), ("reason", reason.rawValue)], factory: factory))
         })

@@ -30,6 +30,10 @@ public enum DropReason: String, Hashable, Sendable, CaseIterable {
 /// What to do with one received frame.
 public enum Verdict: Hashable, Sendable {
     case answer(EthernetFrame, IPFamily)
+    /// Another MAC says it has an address this interface announces: a gratuitous ARP, an ARP answer (to
+    /// anyone's question, or to this node's conflict probe) or a Neighbour Advertisement. Nothing is sent; the
+    /// speaker reports it (a successor taking over, or a conflict to resolve).
+    case claim(IPAddress, by: MACAddress)
     case drop(DropReason, IPFamily?)
 }
 
@@ -41,8 +45,10 @@ public struct ResponderPolicy: Sendable {
         self.mac = mac
     }
 
+    /// `owns`: the addresses to answer for. `watches`: addresses not answered for, whose claims by other MACs
+    /// are still reported (yielded in a conflict, to learn whether the other owner is still there).
     public func verdict(for bytes: ByteBuffer, hadVLANTag: Bool = false, notForUs: Bool = false,
-                        owns: (IPAddress) -> Bool) -> Verdict {
+                        owns: (IPAddress) -> Bool, watches: (IPAddress) -> Bool = { _ in false }) -> Verdict {
         var buffer = bytes
         guard let frame = try? EthernetFrame.decode(from: &buffer) else { return .drop(.malformed, nil) }
         let family: IPFamily? = frame.etherType == EthernetFrame.arp ? .v4 : frame.etherType == EthernetFrame.ipv6 ? .v6 : nil
@@ -52,15 +58,20 @@ public struct ResponderPolicy: Sendable {
         // An answer goes back to a unicast source; a group or zero source address is forged or broken.
         if frame.source.isMulticast || frame.source == .zero { return .drop(.malformed, family) }
         switch frame.etherType {
-        case EthernetFrame.arp: return arpVerdict(frame, owns: owns)
-        case EthernetFrame.ipv6: return ndpVerdict(frame, owns: owns)
+        case EthernetFrame.arp: return arpVerdict(frame, owns: owns, watches: watches)
+        case EthernetFrame.ipv6: return ndpVerdict(frame, owns: owns, watches: watches)
         default: return .drop(.unsupported, nil)
         }
     }
 
-    private func arpVerdict(_ frame: EthernetFrame, owns: (IPAddress) -> Bool) -> Verdict {
+    private func arpVerdict(_ frame: EthernetFrame, owns: (IPAddress) -> Bool, watches: (IPAddress) -> Bool) -> Verdict {
         var payload = frame.payload
         guard let request = try? ARPPacket.decode(from: &payload) else { return .drop(.malformed, .v4) }
+        // Said by another MAC of an address announced here (a probe's sender 0.0.0.0 says nothing).
+        if request.senderIP.rawValue != 0, request.senderMAC != mac, owns(.v4(request.senderIP)) || watches(.v4(request.senderIP)) {
+            guard !request.senderMAC.isMulticast, request.senderMAC != .zero else { return .drop(.malformed, .v4) }
+            return .claim(.v4(request.senderIP), by: request.senderMAC)
+        }
         guard request.operation == .request else { return .drop(.notARequest, .v4) }
         guard !request.isGratuitous else { return .drop(.announcement, .v4) }
         guard request.senderMAC != mac else { return .drop(.fromSelf, .v4) }
@@ -70,15 +81,21 @@ public struct ResponderPolicy: Sendable {
         return .answer(ARPPacket.reply(to: request, mac: mac).frame(to: request.senderMAC), .v4)
     }
 
-    private func ndpVerdict(_ frame: EthernetFrame, owns: (IPAddress) -> Bool) -> Verdict {
+    private func ndpVerdict(_ frame: EthernetFrame, owns: (IPAddress) -> Bool, watches: (IPAddress) -> Bool) -> Verdict {
         var payload = frame.payload
         guard let packet = try? IPv6Packet.decode(from: &payload) else { return .drop(.malformed, .v6) }
         let message: NDPMessage
         do { message = try NDPMessage.decode(from: packet) } catch {
             return .drop(error.code == .unsupported ? .unsupported : .malformed, .v6)
         }
-        guard case .solicitation(let solicitation) = message else { return .drop(.notARequest, .v6) }
         guard packet.hopLimit == 255 else { return .drop(.badHopLimit, .v6) }
+        if case .advertisement(let advertisement) = message {
+            let claimant = advertisement.targetLinkLayerAddress ?? frame.source
+            guard claimant != mac, owns(.v6(advertisement.target)) || watches(.v6(advertisement.target)) else { return .drop(.notARequest, .v6) }
+            guard !claimant.isMulticast, claimant != .zero else { return .drop(.malformed, .v6) }
+            return .claim(.v6(advertisement.target), by: claimant)
+        }
+        guard case .solicitation(let solicitation) = message else { return .drop(.notARequest, .v6) }
         let target = solicitation.target
         let isDAD = packet.source == .unspecified
         let toGroup = packet.destination == target.solicitedNodeMulticast
@@ -103,6 +120,13 @@ public struct ResponderPolicy: Sendable {
         let advertisement = NeighborAdvertisement(solicited: true, override: true, target: target, options: options)
         return .answer(NDPMessage.advertisement(advertisement).packet(source: source, destination: packet.source)
             .frame(from: mac, to: destinationMAC), .v6)
+    }
+
+    /// An RFC 5227 ARP probe for `ip` (sender 0.0.0.0, so no neighbour cache learns from it): whoever else
+    /// answers for `ip` replies to this MAC, and `verdict` reports that reply as a claim. IPv4 only: the IPv6
+    /// equivalent, a DAD solicitation, is answered to all nodes and would move every neighbour's entry.
+    public func conflictProbe(for ip: IPv4Address) -> EthernetFrame {
+        ARPPacket.request(for: ip, from: mac, ip: IPv4Address(rawValue: 0)).frame(to: .broadcast)
     }
 
     /// The frames that announce `ip` at this MAC: gratuitous ARP in request and reply form, or an unsolicited

@@ -16,6 +16,9 @@ struct LayerTwoOptions: ParsableArguments {
     @Option(help: "When to announce a gained address, in milliseconds after gaining it.")
     var announceSchedule: String = AnnouncementSchedule.standard.description
 
+    @Option(help: "Every this many milliseconds, ask whether another MAC answers for an IPv4 address this node announces (an ARP probe from 0.0.0.0; 0 turns it off). Finds two owners after a network partition heals.")
+    var conflictProbeInterval: Int = 1000
+
     @Option(help: "Who answers IPv6 Neighbour Solicitations: responder (Herald, the default) or kernel-proxy (neighbour proxy entries; needs net.ipv6.conf.all.forwarding=1 and proxy_ndp=1).")
     var ndpMode: String = InterfaceSpeaker.NDPMode.responder.rawValue
 
@@ -23,6 +26,7 @@ struct LayerTwoOptions: ParsableArguments {
         guard AnnouncementSchedule(milliseconds: announceSchedule) != nil else {
             throw ValidationError("--announce-schedule \"\(announceSchedule)\" is not a list of milliseconds such as 0,500,1000")
         }
+        guard conflictProbeInterval >= 0 else { throw ValidationError("--conflict-probe-interval takes milliseconds, 0 or more") }
         guard InterfaceSpeaker.NDPMode(rawValue: ndpMode) != nil else {
             throw ValidationError("--ndp-mode \"\(ndpMode)\" is not one of \(InterfaceSpeaker.NDPMode.allCases.map(\.rawValue))")
         }
@@ -41,8 +45,9 @@ struct LayerTwoOptions: ParsableArguments {
         let mode = InterfaceSpeaker.NDPMode(rawValue: ndpMode)!
         return try names.map { name in
             do {
-                return try InterfaceSpeaker(interfaceName: name, schedule: schedule, ndpMode: mode, logger: logger,
-                                            metricsFactory: MetricsSystem.factory)
+                return try InterfaceSpeaker(interfaceName: name, schedule: schedule, ndpMode: mode,
+                                            conflictProbeInterval: conflictProbeInterval > 0 ? .milliseconds(conflictProbeInterval) : nil,
+                                            logger: logger, metricsFactory: MetricsSystem.factory)
             } catch {
                 throw StartupError("cannot answer on \(name): \(error)")
             }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import GossipNode
+import HeraldCore
 import HeraldCommandSupport
 import HeraldSpeaker
 import KubeAPI
@@ -90,7 +91,9 @@ struct RunCommand: AsyncParsableCommand {
             throw StartupError("cannot listen for gossip on \(gossipBind): \(error)")
         }
         let membership = GossipNode(
-            options: .init(name: node, advertiseAddress: try advertiseAddress(), metadata: ["node": node], seeds: try gossip.seeds(),
+            options: .init(name: node, advertiseAddress: try advertiseAddress(),
+                           metadata: ["node": node, SpeakerMetadata.macs: speakers.compactMap { $0.interface.mac?.description }.joined(separator: ",")],
+                           seeds: try gossip.seeds(),
                            configuration: gossip.configuration, keyring: keyring),
             transport: transport, logger: logger)
         let readiness = Readiness()

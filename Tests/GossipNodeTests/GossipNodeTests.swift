@@ -19,6 +19,29 @@ import Testing
         return (GossipNode(options: options, transport: transport, logger: logger, metricsFactory: metrics), transport)
     }
 
+    /// NIO closes a datagram channel on most send errors (found in the lab: a firewall rule dropping gossip
+    /// on output made sendmsg fail with EPERM, and the member stayed deaf on UDP after the rule was gone).
+    /// The transport opens a new channel on the same port and carries on.
+    @Test func aSendErrorDoesNotLeaveTheTransportDeaf() async throws {
+        let sender = try await NIOGossipTransport(binding: GossipAddress(host: "127.0.0.1", port: 0))
+        let receiver = try await NIOGossipTransport(binding: GossipAddress(host: "127.0.0.1", port: 0))
+        // An IPv6 destination from an IPv4 socket: sendmsg fails (EAFNOSUPPORT), and NIO closes the channel.
+        await #expect(throws: (any Error).self) { try await sender.send([1], to: GossipAddress(host: "::1", port: 9), stream: false) }
+        let seen = SeenSource()
+        let consumer = Task {
+            for await packet in receiver.packets where packet.bytes == [42] { await seen.set(packet.source) }
+        }
+        let source = try await waitFor("a datagram through the reopened channel", limit: .seconds(10), interval: .milliseconds(20)) {
+            try? await sender.send([42], to: receiver.localAddress, stream: false)
+            return (await seen.source, "reopens \(sender.datagramReopens)")
+        }
+        consumer.cancel()
+        #expect(sender.datagramReopens >= 1)
+        #expect(source.hasSuffix(":\(sender.localAddress.port)"), "not sent from the gossip port: \(source)")
+        await sender.close()
+        await receiver.close()
+    }
+
     @Test func twoNodesJoinOverSealedUDPAndTCP() async throws {
         let metrics = TestMetrics()
         let (a, transportA) = try await Self.node("node-a", key: Self.key, metrics: metrics)
@@ -105,4 +128,9 @@ import Testing
     func badAddressesAreRefused(text: String) {
         #expect(throws: GossipAddressError.self) { try GossipAddress(parsing: text) }
     }
+}
+
+actor SeenSource {
+    var source: String?
+    func set(_ source: String) { self.source = source }
 }

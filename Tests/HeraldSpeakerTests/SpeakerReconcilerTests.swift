@@ -4,6 +4,7 @@ import HeraldSpeaker
 import HeraldTestSupport
 import KubeAPI
 import KubeAPITesting
+import L2Announcer
 import Logging
 import ServiceLifecycle
 import ServiceLifecycleTestKit
@@ -13,6 +14,10 @@ import Testing
 actor ScriptedMembership {
     private var names: Set<String>
     private var views: [View] = []
+    /// Which node each speaker MAC belongs to (gossip metadata in the real thing).
+    var macs: [MACAddress: String] = [:]
+
+    func setMACs(_ macs: [MACAddress: String]) { self.macs = macs }
 
     init(_ names: Set<String>) { self.names = names }
 
@@ -38,13 +43,28 @@ actor ScriptedMembership {
         }
 
         func liveNames() async -> Set<String> { await membership.liveNames() }
+
+        func macs() async -> [MACAddress: String] { await membership.macs }
     }
 }
 
-/// Remembers what it was told to announce.
+/// Remembers what it was told to announce; `claim` plays another MAC's frame arriving.
 actor RecordingAnnouncer: AddressAnnouncer {
     private(set) var current: [IPAddress: Set<String>?] = [:]
     private(set) var applications = 0
+    private(set) var reannounced: [IPAddress] = []
+    nonisolated let claims: AsyncStream<ForeignClaim>
+    private nonisolated let claimed: AsyncStream<ForeignClaim>.Continuation
+
+    init() { (claims, claimed) = AsyncStream.makeStream(of: ForeignClaim.self) }
+
+    nonisolated func claim(_ ip: IPAddress, by mac: MACAddress) { claimed.yield(ForeignClaim(ip: ip, mac: mac, interface: "eth0")) }
+
+    func reannounce(_ ip: IPAddress) { reannounced.append(ip) }
+
+    private(set) var watched: Set<IPAddress> = []
+
+    func watch(_ ips: Set<IPAddress>) { watched = ips }
 
     func apply(_ desired: [IPAddress: Set<String>?]) -> [IPAddress: String] {
         current = desired
@@ -81,7 +101,8 @@ actor RecordingAnnouncer: AddressAnnouncer {
         var announcer: RecordingAnnouncer
     }
 
-    static func speakers(_ client: InMemoryKubeClient, _ membership: ScriptedMembership, joinGrace: Duration = .seconds(30)) async -> [Speaker] {
+    static func speakers(_ client: InMemoryKubeClient, _ membership: ScriptedMembership, joinGrace: Duration = .seconds(30),
+                         handoverDelay: Duration = .milliseconds(50), yieldHold: Duration = .seconds(5)) async -> [Speaker] {
         var speakers: [Speaker] = []
         for name in nodes {
             var logger = Logger(label: "test.speaker.\(name)")
@@ -90,7 +111,8 @@ actor RecordingAnnouncer: AddressAnnouncer {
             let view = membership.view()
             await membership.register(view)
             let reconciler = SpeakerReconciler(client: client, membership: view, announcer: announcer,
-                                               options: .init(nodeName: name, joinGrace: joinGrace, handoverDelay: .milliseconds(50)), logger: logger)
+                                               options: .init(nodeName: name, joinGrace: joinGrace, handoverDelay: handoverDelay, yieldHold: yieldHold),
+                                               logger: logger)
             speakers.append(Speaker(name: name, reconciler: reconciler, announcer: announcer))
         }
         return speakers
@@ -141,6 +163,87 @@ actor RecordingAnnouncer: AddressAnnouncer {
             #expect(handover.involvedObject.name == "shop")
         }
         for speaker in speakers { #expect(await speaker.announcer.current.isEmpty, "\(speaker.name) still announces after shutdown") }
+    }
+
+    /// Nodes the speakers know from gossip but think dead (the other side of a partition), named so that one
+    /// ranks before the owner for the IP and one after it.
+    static func partitioned(around owner: String) -> (before: String, after: String) {
+        let names = (1...40).map { "far-\($0)" }
+        let before = names.first { ConflictResolution.resolve(ip: ip, node: owner, claimant: $0) == .yield }!
+        let after = names.first { ConflictResolution.resolve(ip: ip, node: owner, claimant: $0) == .defend }!
+        return (before, after)
+    }
+
+    @Test func aConflictIsResolvedByRankAndAStrangerLoses() async throws {
+        let client = try await Self.cluster()
+        let membership = ScriptedMembership(Set(Self.nodes))
+        let speakers = await Self.speakers(client, membership, yieldHold: .seconds(1))
+        let ranking = ElectionRanking.rank(Self.nodes, for: Self.ip)
+        let owner = speakers.first { $0.name == ranking[0] }!
+        let (before, after) = Self.partitioned(around: owner.name)
+        let beforeMAC = MACAddress(rawValue: 0x0200_0000_00b1)!, afterMAC = MACAddress(rawValue: 0x0200_0000_00a1)!
+        let stranger = MACAddress(rawValue: 0x0200_0000_00ff)!
+        await membership.setMACs([beforeMAC: before, afterMAC: after])
+        try await Self.running(speakers) {
+            try await Self.waitForOwner(speakers, [owner.name], "the owner to announce")
+            // A lower-ranked node claims it: the owner keeps it and announces again, once a second at most.
+            owner.announcer.claim(Self.ip, by: afterMAC)
+            owner.announcer.claim(Self.ip, by: afterMAC)
+            _ = try await waitFor("the owner to announce again", limit: .seconds(5), interval: .milliseconds(5)) {
+                let again = await owner.announcer.reannounced
+                return (again == [Self.ip] ? true : nil, "\(again)")
+            }
+            // A MAC no speaker has: the owner keeps it too (after the once-a-second limit).
+            _ = try await waitFor("the owner to defend against a stranger", limit: .seconds(5), interval: .milliseconds(50)) {
+                owner.announcer.claim(Self.ip, by: stranger)
+                let again = await owner.announcer.reannounced
+                return (again.count == 2 ? true : nil, "\(again)")
+            }
+            #expect(await Self.announcers(of: speakers) == [owner.name])
+            // A higher-ranked node (dead to this side) claims it: the owner yields it, then takes it back once
+            // the claims stop for the hold.
+            owner.announcer.claim(Self.ip, by: beforeMAC)
+            try await Self.waitForOwner(speakers, [], "the owner to yield")
+            #expect(await owner.announcer.watched == [Self.ip], "the yielded IP is not watched")
+            // While the other keeps answering the probes, the IP stays yielded; then the hold runs out.
+            for _ in 0..<4 {
+                owner.announcer.claim(Self.ip, by: beforeMAC)
+                try await Task.sleep(for: .milliseconds(200))
+                #expect(await Self.announcers(of: speakers).isEmpty, "taken back while the other still answered")
+            }
+            try await Self.waitForOwner(speakers, [owner.name], "the owner to take it back after the hold")
+            #expect(await owner.announcer.watched.isEmpty)
+            let events = try await waitFor("IPConflict Events", limit: .seconds(10)) {
+                let events = try await client.list(Event.self, namespace: "default").items.filter { $0.reason == "IPConflict" }
+                return (events.count >= 3 ? events : nil, "\(events.map(\.message))")
+            }
+            #expect(events.allSatisfy { $0.type == "Warning" })
+            #expect(events.contains { $0.message == "192.0.2.10 is also announced by node \"\(before)\" (MAC \(beforeMAC)), which ranks first: node \"\(owner.name)\" stops announcing it" })
+            #expect(events.contains { $0.message == "192.0.2.10 is also announced by a host that runs no Herald speaker (MAC \(stranger)): node \"\(owner.name)\" keeps it and announces it again" })
+        }
+    }
+
+    @Test func aLeavingOwnerStopsAsSoonAsItsSuccessorIsHeard() async throws {
+        let client = try await Self.cluster()
+        let membership = ScriptedMembership(Set(Self.nodes))
+        let speakers = await Self.speakers(client, membership, handoverDelay: .seconds(60))
+        let ranking = ElectionRanking.rank(Self.nodes, for: Self.ip)
+        let owner = speakers.first { $0.name == ranking[0] }!
+        try await testGracefulShutdown { trigger in
+            let run = Task { try await owner.reconciler.run() }
+            _ = try await waitFor("the owner to announce", limit: .seconds(10), interval: .milliseconds(5)) {
+                (await owner.announcer.current[Self.ip] != nil ? true : nil, "not yet")
+            }
+            trigger.triggerGracefulShutdown()
+            // Still answering, for up to a minute, until the successor's announcement arrives.
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(await owner.announcer.current[Self.ip] != nil, "stopped before the successor was heard")
+            owner.announcer.claim(Self.ip, by: MACAddress(rawValue: 0x0200_0000_0002)!)
+            _ = try await waitFor("the hand-over to end", limit: .seconds(10), interval: .milliseconds(5)) {
+                (await owner.announcer.current.isEmpty ? true : nil, "still announcing")
+            }
+            try await run.value
+        }
     }
 
     @Test func aPoolWithoutAnL2AdvertisementIsNotAnnouncedUntilOneSelectsIt() async throws {

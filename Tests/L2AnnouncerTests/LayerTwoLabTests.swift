@@ -125,7 +125,7 @@ struct LayerTwoLabTests {
                 conf.verb = 0
                 iface = "\(lab.clientInterface)"
                 me = get_if_hwaddr(iface)
-                sniffer = AsyncSniffer(iface=iface, filter="ether src \(mac) and (arp or (icmp6 and ip6[40] == 136))", timeout=3)
+                sniffer = AsyncSniffer(iface=iface, filter="ether src \(mac) and ((arp and arp[7] == 2) or (icmp6 and ip6[40] == 136))", timeout=3)  # answers, not the speaker's conflict probes
                 sniffer.start(); time.sleep(0.3)
                 good_arp = Ether(dst="ff:ff:ff:ff:ff:ff", src=me)/ARP(op=1, hwsrc=me, psrc="\(lab.clientAddress)", pdst="\(Self.owned)")
                 ns = IPv6(src="\(lab.clientAddress6)", dst="ff02::1:ff00:10", hlim=255)/ICMPv6ND_NS(tgt="\(Self.owned6)")/ICMPv6NDOptSrcLLAddr(lladdr=me)

@@ -47,9 +47,9 @@ import Testing
         (ResponderPolicyTests.arpRequest("192.0.2.10", from: ResponderPolicyTests.me), false, false, .drop(.fromSelf, .v4)),
         (ResponderPolicyTests.arpRequest("192.0.2.10"), true, false, .drop(.vlanTagged, .v4)),
         (ResponderPolicyTests.arpRequest("192.0.2.10"), false, true, .drop(.notForUs, .v4)),
-        (ARPPacket.reply(to: .request(for: IPv4Address(192, 0, 2, 10), from: asker, ip: IPv4Address(192, 0, 2, 1)), mac: asker).frame(to: me),
+        (ARPPacket.reply(to: .request(for: IPv4Address(192, 0, 2, 11), from: asker, ip: IPv4Address(192, 0, 2, 1)), mac: asker).frame(to: me),
          false, false, .drop(.notARequest, .v4)),
-        (ARPPacket.gratuitous(IPv4Address(192, 0, 2, 10), at: asker, operation: .request).frame(to: .broadcast), false, false, .drop(.announcement, .v4)),
+        (ARPPacket.gratuitous(IPv4Address(192, 0, 2, 11), at: asker, operation: .request).frame(to: .broadcast), false, false, .drop(.announcement, .v4)),
         (ResponderPolicyTests.solicitation("2001:db8::11"), false, false, .drop(.notOwned, .v6)),
         (ResponderPolicyTests.solicitation("2001:db8::10", hopLimit: 64), false, false, .drop(.badHopLimit, .v6)),
         (ResponderPolicyTests.solicitation("2001:db8::10", destination: "ff02::1"), false, false, .drop(.badDestination, .v6)),
@@ -59,6 +59,37 @@ import Testing
     ] as [(EthernetFrame, Bool, Bool, Verdict)])
     func dropsWithAReason(frame: EthernetFrame, tagged: Bool, notForUs: Bool, expected: Verdict) {
         #expect(Self.verdict(frame, tagged: tagged, notForUs: notForUs) == expected)
+    }
+
+    /// Another MAC saying it has an owned address, in any of the ways it can: a claim to report, never answered.
+    @Test func anotherMACClaimingAnOwnedAddressIsReported() {
+        let ip4 = IPv4Address(192, 0, 2, 10), ip6 = Self.v6("2001:db8::10")
+        for operation in [ARPPacket.Operation.request, .reply] {
+            #expect(Self.verdict(ARPPacket.gratuitous(ip4, at: Self.asker, operation: operation).frame(to: .broadcast)) == .claim(.v4(ip4), by: Self.asker))
+        }
+        // Its answer to this node's conflict probe.
+        let answer = ARPPacket.reply(to: .request(for: ip4, from: Self.me, ip: IPv4Address(rawValue: 0)), mac: Self.asker).frame(to: Self.me)
+        #expect(Self.verdict(answer) == .claim(.v4(ip4), by: Self.asker))
+        // An unsolicited Neighbour Advertisement, by its target link-layer option or else its frame source.
+        for options in [[NDPOption.targetLinkLayerAddress(Self.asker)], []] {
+            let advertisement = NeighborAdvertisement(solicited: false, override: true, target: ip6, options: options)
+            let frame = NDPMessage.advertisement(advertisement).packet(source: ip6, destination: .allNodes)
+                .frame(from: Self.asker, to: IPv6Packet.multicastMAC(for: .allNodes))
+            #expect(Self.verdict(frame) == .claim(.v6(ip6), by: Self.asker))
+        }
+        let other = NeighborAdvertisement(solicited: false, override: true, target: Self.v6("2001:db8::11"), options: [.targetLinkLayerAddress(Self.asker)])
+        #expect(Self.verdict(NDPMessage.advertisement(other).packet(source: Self.v6("2001:db8::11"), destination: .allNodes)
+            .frame(from: Self.asker, to: IPv6Packet.multicastMAC(for: .allNodes))) == .drop(.notARequest, .v6))
+    }
+
+    /// The conflict probe: from 0.0.0.0, so it claims nothing; another owner answers it.
+    @Test func aConflictProbeIsAnsweredAndClaimsNothing() throws {
+        let probe = ResponderPolicy(mac: Self.asker).conflictProbe(for: IPv4Address(192, 0, 2, 10))
+        #expect(probe.destination == .broadcast && probe.source == Self.asker)
+        guard case .answer(let frame, .v4) = Self.verdict(probe) else { Issue.record("the probe was not answered"); return }
+        var payload = frame.payload
+        let reply = try ARPPacket.decode(from: &payload)
+        #expect(frame.destination == Self.asker && reply.senderIP == IPv4Address(192, 0, 2, 10) && reply.senderMAC == Self.me)
     }
 
     @Test func forgedGroupSourcesAreNotAnswered() {

@@ -10,6 +10,8 @@ struct Options {
     var trials = 40
     var minutes = 10
     var only: String?
+    /// Cluster sizes of the stability table.
+    var stabilityNodes = [3, 10, 50]
     /// `lan-fast` with changes from `--set name=value`, for trying a tuning before changing the profile.
     var lanFast = GossipConfiguration.lanFast
 
@@ -41,6 +43,7 @@ struct Options {
             case "--trials": trials = Int(iterator.next() ?? "") ?? trials
             case "--minutes": minutes = Int(iterator.next() ?? "") ?? minutes
             case "--only": only = iterator.next()
+            case "--stability-nodes": stabilityNodes = (iterator.next() ?? "").split(separator: ",").compactMap { Int($0) }
             case "--set": tune(iterator.next() ?? "")
             default: print("unknown argument \(argument)"); exit(2)
             }
@@ -115,7 +118,7 @@ if options.only != "crash" {
         + "members declared dead although alive (seeds \(seeds.map(String.init).joined(separator: ", ")))\n")
     print("| profile | nodes | false deaths | suspect events (member × observer, all refuted) | traffic per member |")
     print("|---|---:|---:|---:|---:|")
-    for nodes in [10, 50] {
+    for nodes in options.stabilityNodes {
         for (name, configuration) in profiles {
             let results = await parallel(seeds) { seed in
                 Experiments.stability(nodes: nodes, configuration: configuration, loss: 0.10,

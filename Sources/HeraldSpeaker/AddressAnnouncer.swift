@@ -8,6 +8,8 @@ public protocol AddressAnnouncer: Sendable {
     /// Makes the announced set exactly `desired` (an IP → its interfaces; nil: every interface): answers and
     /// announces what is new, stops at once for what is gone. Returns the IPs that could not be announced, why.
     func apply(_ desired: [IPAddress: Set<String>?]) async -> [IPAddress: String]
+    /// Every interface it can announce on (what "every interface" means for an IP with no restriction).
+    var interfaceNames: [String] { get }
     /// Announces `ip` again on every interface it is announced on (to win neighbours back in a conflict).
     func reannounce(_ ip: IPAddress) async
     /// Keeps reporting claims of `ips` (and probing for them) without answering for them.
@@ -30,6 +32,8 @@ public struct InterfaceAnnouncer: AddressAnnouncer {
         self.claims = claims
         for speaker in speakers { speaker.onClaim { continuation.yield($0) } }
     }
+
+    public var interfaceNames: [String] { speakers.map(\.interfaceName) }
 
     public func reannounce(_ ip: IPAddress) async {
         for speaker in speakers { speaker.reannounce(ip) }

@@ -22,7 +22,7 @@ public import ServiceLifecycle
 ///   yields it, keeps probing for it, and takes it back once the other has not answered for `yieldHold`. A
 ///   MAC no speaker owns loses. Each conflict is logged, counted and reported as an `IPConflict` Event on the IP's Services.
 /// - The new owner of an IP records a `nodeAssigned` Event on each of its Services, naming the previous owner
-///   and why it lost the IP.
+///   and why it lost the IP, and keeps a `ServiceL2Status` per Service it announces (`ServiceStatusPublisher`).
 public actor SpeakerReconciler: ServiceLifecycle.Service {
     public struct Options: Sendable {
         public var nodeName: String
@@ -76,6 +76,9 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
     private var lastDefence: [IPAddress: ContinuousClock.Instant] = [:]
     /// Which node each speaker MAC belongs to; kept when a member goes, for partitions.
     private var speakerMACs: [MACAddress: String] = [:]
+    private let statuses: ServiceStatusPublisher
+    /// The live members at the last plan (whose status objects stay).
+    private var liveMembers: Set<String> = []
 
     static let cachesCheck = "caches"
     static let membershipCheck = "membership"
@@ -94,6 +97,7 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         readiness.fail(Self.membershipCheck, reason: "no other speaker seen yet")
         metrics = SpeakerMetrics(factory: metricsFactory)
         events = EventRecorder(client: client, component: "herald-speaker", logger: logger)
+        statuses = ServiceStatusPublisher(client: client, namespace: options.namespace, nodeName: options.nodeName, logger: logger)
         services = Informer(client: client, logger: logger)
         pools = Informer(client: client, namespace: options.namespace, logger: logger)
         advertisements = Informer(client: client, namespace: options.namespace, logger: logger)
@@ -111,6 +115,7 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         self.slices = slices
         await withDiscardingTaskGroup { group in
             group.addTask { await self.events.run() }
+            group.addTask { await self.statuses.run() }
             group.addTask { await self.watch(self.services) }
             group.addTask { await self.watch(self.pools) }
             group.addTask { await self.watch(self.advertisements) }
@@ -137,6 +142,16 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
                 await waitForSuccessors()
             }
             await apply([:])
+            // This node's status objects go with it (bounded: an absent apiserver must not hold up the exit;
+            // the successors delete them then, as they would a crashed node's).
+            await statuses.publish([:], liveNodes: [])
+            let statuses = self.statuses
+            await withTaskGroup(of: Void.self) { final in
+                final.addTask { _ = await statuses.converge() }
+                final.addTask { try? await Task.sleep(for: .seconds(2)) }
+                await final.next()
+                final.cancelAll()
+            }
             group.cancelAll()
         }
     }
@@ -191,6 +206,7 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         // This node counts itself live while it runs: after a leave the others drop it, but it keeps answering
         // until its successor took over (make-before-break).
         let members = await membership.liveNames().union([options.nodeName])
+        liveMembers = members
         speakerMACs.merge(await membership.macs()) { _, new in new }
         if members.count > 1 { settled = true }
         guard settled else { return }
@@ -214,6 +230,21 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         var desired: [IPAddress: Set<String>?] = [:]
         for (ip, decision) in next where decision.owner == options.nodeName && yielded[ip] == nil { desired[ip] = decision.interfaces }
         await apply(desired)
+    }
+
+    /// What `statuses` should show: each Service of an announced IP, with the interfaces its IPs go out on.
+    private func publishStatuses() async {
+        var entries: [ServiceKey: ServiceStatusPublisher.Entry] = [:]
+        for (ip, interfaces) in announced {
+            let names = interfaces.map(Array.init) ?? announcer.interfaceNames
+            for service in plan[ip]?.services ?? [] {
+                let uid = await services.object(forKey: service.description)?.metadata.uid
+                var entry = entries[service] ?? .init(uid: uid, interfaces: [])
+                entry.interfaces = Array(Set(entry.interfaces).union(names)).sorted()
+                entries[service] = entry
+            }
+        }
+        await statuses.publish(entries, liveNodes: liveMembers)
     }
 
     // MARK: Conflicts on the wire
@@ -297,6 +328,7 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         announced = desired
         lastDefence = lastDefence.filter { desired[$0.key] != nil }
         metrics.announced.record(desired.count)
+        await publishStatuses()
     }
 
     private func lossReason(_ ip: IPAddress) -> String {

@@ -191,3 +191,53 @@ public struct ResourceError: Error, Hashable, Sendable, CustomStringConvertible 
     public init(_ description: String) { self.description = description }
 }
 
+
+/// MetalLB's `ServiceL2Status` (metallb.io/v1beta1): which node announces a Service in Layer 2 mode, and on
+/// which interfaces. One object per Service and announcing node, in the speakers' namespace, labelled with
+/// `metallb.io/node`, `metallb.io/service-name` and `metallb.io/service-namespace`, as MetalLB labels them.
+public struct ServiceL2Status: KubeResource {
+    public static let type = ResourceType(group: "metallb.io", version: "v1beta1", plural: "servicel2statuses", kind: "ServiceL2Status", namespaced: true)
+
+    public static let nodeLabel = "metallb.io/node"
+    public static let serviceNameLabel = "metallb.io/service-name"
+    public static let serviceNamespaceLabel = "metallb.io/service-namespace"
+
+    public struct Interface: Codable, Sendable, Hashable {
+        public var name: String?
+        public init(name: String) { self.name = name }
+    }
+
+    public struct Status: Codable, Sendable, Hashable {
+        public var node: String?
+        public var serviceName: String?
+        public var serviceNamespace: String?
+        public var interfaces: [Interface]?
+
+        public init(node: String, serviceName: String, serviceNamespace: String, interfaces: [String]) {
+            self.node = node
+            self.serviceName = serviceName
+            self.serviceNamespace = serviceNamespace
+            self.interfaces = interfaces.map(Interface.init(name:))
+        }
+    }
+
+    public var apiVersion: String? = "metallb.io/v1beta1"
+    public var kind: String? = "ServiceL2Status"
+    public var metadata: ObjectMeta
+    public var status: Status?
+
+    public init(metadata: ObjectMeta, status: Status? = nil) {
+        self.metadata = metadata
+        self.status = status
+    }
+
+    /// The announcing node, from the status or else the label.
+    public var node: String? { status?.node ?? metadata.labels?[Self.nodeLabel] }
+
+    /// The Service, from the status or else the labels.
+    public var service: (namespace: String, name: String)? {
+        guard let namespace = status?.serviceNamespace ?? metadata.labels?[Self.serviceNamespaceLabel],
+              let name = status?.serviceName ?? metadata.labels?[Self.serviceNameLabel] else { return nil }
+        return (namespace, name)
+    }
+}

@@ -73,6 +73,14 @@ public struct OwnerReference: Codable, Sendable, Hashable {
     public var name: String
     public var uid: String
     public var controller: Bool?
+
+    public init(apiVersion: String, kind: String, name: String, uid: String, controller: Bool? = nil) {
+        self.apiVersion = apiVersion
+        self.kind = kind
+        self.name = name
+        self.uid = uid
+        self.controller = controller
+    }
 }
 
 /// `metav1.LabelSelector` as JSON.

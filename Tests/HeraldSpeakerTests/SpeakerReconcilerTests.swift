@@ -62,6 +62,8 @@ actor RecordingAnnouncer: AddressAnnouncer {
 
     func reannounce(_ ip: IPAddress) { reannounced.append(ip) }
 
+    nonisolated var interfaceNames: [String] { ["eth0"] }
+
     private(set) var watched: Set<IPAddress> = []
 
     func watch(_ ips: Set<IPAddress>) { watched = ips }
@@ -244,6 +246,39 @@ actor RecordingAnnouncer: AddressAnnouncer {
             }
             try await run.value
         }
+    }
+
+    static func statuses(_ client: InMemoryKubeClient) async throws -> [String] {
+        try await client.list(ServiceL2Status.self, namespace: "herald-system").items
+            .map { "\($0.status?.node ?? "-") \($0.status?.serviceNamespace ?? "-")/\($0.status?.serviceName ?? "-") \($0.status?.interfaces?.compactMap(\.name) ?? [])" }
+            .sorted()
+    }
+
+    @Test func theAnnouncingNodePublishesAServiceL2StatusAndADeadNodesIsRemoved() async throws {
+        let client = try await Self.cluster()
+        // Left by a node that crashed: no live member has that name.
+        _ = try await client.create(ServiceL2Status(metadata: ObjectMeta(name: "l2-left-over", namespace: "herald-system", labels: [
+            ServiceL2Status.nodeLabel: "node-gone", ServiceL2Status.serviceNameLabel: "shop", ServiceL2Status.serviceNamespaceLabel: "default",
+        ])))
+        let membership = ScriptedMembership(Set(Self.nodes))
+        let speakers = await Self.speakers(client, membership)
+        let ranking = ElectionRanking.rank(Self.nodes, for: Self.ip)
+        try await Self.running(speakers) {
+            _ = try await waitFor("the owner's ServiceL2Status, and the dead node's gone", limit: .seconds(10), interval: .milliseconds(20)) {
+                let now = try await Self.statuses(client)
+                return (now == ["\(ranking[0]) default/shop [\"eth0\"]"] ? true : nil, "\(now)")
+            }
+            let object = try #require(try await client.list(ServiceL2Status.self, namespace: "herald-system").items.first)
+            #expect(object.metadata.labels?[ServiceL2Status.nodeLabel] == ranking[0])
+            #expect(object.metadata.ownerReferences?.first?.kind == "Service" && object.metadata.ownerReferences?.first?.name == "shop")
+            await membership.set(Set(Self.nodes).subtracting([ranking[0]]))
+            _ = try await waitFor("the successor's ServiceL2Status", limit: .seconds(10), interval: .milliseconds(20)) {
+                let now = try await Self.statuses(client)
+                return (now.contains("\(ranking[1]) default/shop [\"eth0\"]") ? true : nil, "\(now)")
+            }
+        }
+        // Stopped gracefully, each node removed its own.
+        #expect(try await Self.statuses(client).isEmpty)
     }
 
     @Test func aPoolWithoutAnL2AdvertisementIsNotAnnouncedUntilOneSelectsIt() async throws {

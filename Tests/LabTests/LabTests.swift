@@ -61,6 +61,7 @@ struct LabTests {
         try await lab.reset()
         let ip = try await serve("crash")
         let owner = try #require(try await lab.owner(ip))
+        try await waitForStatus(of: "crash", naming: [owner])
         let result = try await lab.failover(ip)
         let successor = try #require(result["new"])
         #expect(result["old"] == owner)
@@ -68,6 +69,18 @@ struct LabTests {
         #expect(result["neigh_ms"] != "none", "the client's neighbour entry did not move: \(result)")
         #expect(try await lab.clientNeighbour(ip) == lab.mac(of: successor))
         #expect(try await lab.owner(ip) == successor)
+        // `kubectl get servicel2statuses` names the new owner, and no longer the dead one.
+        try await waitForStatus(of: "crash", naming: [successor])
+    }
+
+    /// Waits until the Service's ServiceL2Status objects name exactly `nodes`.
+    func waitForStatus(of service: String, naming nodes: [String]) async throws {
+        _ = try await waitFor("ServiceL2Status of \(service) naming \(nodes)", limit: .seconds(30), interval: .milliseconds(200)) {
+            let output = try await lab.kubectl("get", "servicel2statuses", "-n", "herald-system", "-l", "metallb.io/service-name=\(service)",
+                                               "-o", "jsonpath={range .items[*]}{.status.node} {end}", check: false).output
+            let named = output.split(separator: " ").map(String.init).sorted()
+            return (named == nodes.sorted() ? named : nil, output)
+        }
     }
 
     @Test func aDrainedOwnerHandsOverWithoutOneUnansweredProbe() async throws {

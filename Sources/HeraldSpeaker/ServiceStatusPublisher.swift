@@ -68,13 +68,7 @@ actor ServiceStatusPublisher {
     }
 
     private func waitForWake(upTo limit: Duration) async {
-        let wake = self.wake
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: limit) }
-            group.addTask { for await _ in wake { return } }
-            await group.next()
-            group.cancelAll()
-        }
+        await wait(for: wake, upTo: limit)
     }
 
     /// One pass; false when the apiserver refused or was away.

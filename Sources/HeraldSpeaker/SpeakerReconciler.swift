@@ -146,12 +146,7 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
             // the successors delete them then, as they would a crashed node's).
             await statuses.publish([:], liveNodes: [])
             let statuses = self.statuses
-            await withTaskGroup(of: Void.self) { final in
-                final.addTask { _ = await statuses.converge() }
-                final.addTask { try? await Task.sleep(for: .seconds(2)) }
-                await final.next()
-                final.cancelAll()
-            }
+            await firstToFinish(.seconds(2)) { _ = await statuses.converge() }
             group.cancelAll()
         }
     }
@@ -179,13 +174,7 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
     private func waitForSuccessors() async {
         let (finished, continuation) = AsyncStream.makeStream(of: Void.self)
         handoverFinished = continuation
-        let delay = options.handoverDelay
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: delay) }
-            group.addTask { for await _ in finished { return } }
-            await group.next()
-            group.cancelAll()
-        }
+        await wait(for: finished, upTo: options.handoverDelay)
         handoverFinished = nil
         if announced.isEmpty { logger.notice("every successor announced; handed over") }
     }
@@ -219,7 +208,10 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         await recordOwnerChanges(from: plan, to: next)
         plan = next
         let now = ContinuousClock.now
-        let stillYielded = yielded.filter { $0.value.until > now }
+        // A yield is for a claimant the membership cannot see (the other side of a partition). Once it is a
+        // live member again, the plan decides; and a claimant that stays dead to the membership gets only the
+        // hold: the probes it stops answering end the yield.
+        let stillYielded = yielded.filter { $0.value.until > now && !members.contains($0.value.to) }
         if stillYielded.count != yielded.count {
             for ip in Set(yielded.keys).subtracting(stillYielded.keys).sorted() {
                 logger.notice("the node it was yielded to stopped answering; taking it back if it is still this node's", metadata: ["ip": "\(ip)"])
@@ -278,6 +270,10 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         case .ignore:
             return
         case .yield:
+            // A live member that ranks first is the plan's owner already, or about to be once this node's view
+            // catches up (a restarted node announcing before its return reached everyone): no yield, which
+            // would outlive that member's crash.
+            if liveMembers.contains(claimant!) { return }
             let hold = options.yieldHold
             yielded[claim.ip] = (to: claimant!, until: now + hold)
             logger.warning("another node announces this IP and ranks first; yielding it", metadata: metadata.merging(["claimant": "\(claimant!)"]) { $1 })

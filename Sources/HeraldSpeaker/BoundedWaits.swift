@@ -1,4 +1,5 @@
-/// Returns when `signal` yields or `limit` has passed, whichever is first.
+/// Returns when `signal` yields or `limit` has passed, whichever is first. For one-shot signals only: when the
+/// time runs out, the wait on `signal` is cancelled, and that ends an AsyncStream for good.
 func wait(for signal: AsyncStream<Void>, upTo limit: Duration) async {
     await firstToFinish(limit) {
         for await _ in signal { return }

@@ -9,6 +9,9 @@ public protocol MembershipView: Sendable {
     /// The MACs each known member answers from (from its gossip metadata), dead members included: a node
     /// this one thinks dead may be alive on the other side of a partition.
     func macs() async -> [MACAddress: String]
+    /// Members that left gracefully (a drain, a rolling update): they keep answering until their successors
+    /// are heard, and must not be mistaken for the other side of a partition.
+    func departedNames() async -> Set<String>
     /// Yields on every change of a member.
     var changes: AsyncStream<Member> { get }
 }
@@ -25,6 +28,8 @@ public enum SpeakerMetadata {
 
 extension GossipNode: MembershipView {
     public func liveNames() async -> Set<String> { Set(liveMembers.map(\.name)) }
+
+    public func departedNames() async -> Set<String> { Set(members.filter { $0.status == .left }.map(\.name)) }
 
     public func macs() async -> [MACAddress: String] {
         var owners: [MACAddress: String] = [:]

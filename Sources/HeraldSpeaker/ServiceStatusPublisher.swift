@@ -8,14 +8,15 @@ import Logging
 /// - Each node writes only objects named after itself (`l2-` and a digest of node and Service), so no two
 ///   nodes ever write one object, and MetalLB's rule that an object's node never changes holds.
 /// - A node that crashed cannot delete its objects; the Service's new owner deletes them when their node is
-///   no longer a live member, so the status never names a dead node for long.
+///   no longer a live member, so the status never names a dead node for long, and any speaker deletes a dead
+///   node's objects for Services that no longer exist. (No owner reference to the Service: it lives in
+///   another namespace, and the garbage collector deletes objects whose owner is in another namespace.)
 /// - Writes happen off the data path, from what the reconciler last decided: an apiserver outage delays the
 ///   status, never an announcement. Failed passes are retried with a backoff, and a pass runs every
 ///   `resyncInterval` anyway to repair objects someone else changed.
 actor ServiceStatusPublisher {
     /// What this node announces for one Service.
     struct Entry: Hashable, Sendable {
-        var uid: String?
         var interfaces: [String]
     }
 
@@ -26,8 +27,11 @@ actor ServiceStatusPublisher {
     private let resyncInterval: Duration
     private var desired: [ServiceKey: Entry] = [:]
     private var liveNodes: Set<String> = []
-    private let wake: AsyncStream<Void>
-    private let wakeContinuation: AsyncStream<Void>.Continuation
+    /// Every Service that exists (nil: not known yet).
+    private var services: Set<ServiceKey>?
+    /// A pass is due: set by `publish`, cleared when a pass starts.
+    private var due = false
+    private var sleeper: CheckedContinuation<Void, Never>?
     private var failing = false
 
     init(client: any KubeClient, namespace: String, nodeName: String, logger: Logger, resyncInterval: Duration = .seconds(30)) {
@@ -36,15 +40,22 @@ actor ServiceStatusPublisher {
         self.nodeName = nodeName
         self.logger = logger
         self.resyncInterval = resyncInterval
-        (wake, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// The Services this node announces now, and the live members (whose objects stay).
-    func publish(_ entries: [ServiceKey: Entry], liveNodes: Set<String>) {
-        let changed = entries != desired || liveNodes != self.liveNodes
+    /// The Services this node announces now, the live members (whose objects stay), and every Service that
+    /// exists.
+    func publish(_ entries: [ServiceKey: Entry], liveNodes: Set<String>, services: Set<ServiceKey>?) {
+        let changed = entries != desired || liveNodes != self.liveNodes || services != self.services
         desired = entries
         self.liveNodes = liveNodes
-        if changed { wakeContinuation.yield() }
+        self.services = services
+        if changed { wake() }
+    }
+
+    private func wake() {
+        due = true
+        sleeper?.resume()
+        sleeper = nil
     }
 
     /// The object name for one of this node's Services: fixed, short, and a valid DNS subdomain.
@@ -67,52 +78,74 @@ actor ServiceStatusPublisher {
         }
     }
 
+    /// Returns when a pass is due, after `limit`, or on cancellation. (Not an AsyncStream: cancelling a task
+    /// that waits on one ends the stream for good.)
     private func waitForWake(upTo limit: Duration) async {
-        await wait(for: wake, upTo: limit)
+        if due { due = false; return }
+        let timer = Task { [weak self] in
+            try? await Task.sleep(for: limit)
+            await self?.wake()
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { sleeper = $0 }
+        } onCancel: {
+            Task { await self.wake() }
+        }
+        timer.cancel()
+        due = false
     }
 
-    /// One pass; false when the apiserver refused or was away.
+    /// One pass; false when the apiserver refused or was away, or any write failed (the others still made).
     func converge() async -> Bool {
-        do {
-            let existing = try await client.list(ServiceL2Status.self, namespace: namespace).items
-            let wanted = desired, live = liveNodes
-            var mine: [String: ServiceL2Status] = [:]
-            for object in existing where object.node == nodeName { mine[object.metadata.name ?? ""] = object }
-            for (service, entry) in wanted.sorted(by: { $0.key < $1.key }) {
-                let name = Self.objectName(node: nodeName, service: service)
-                let status = ServiceL2Status.Status(node: nodeName, serviceName: service.name, serviceNamespace: service.namespace,
-                                                    interfaces: entry.interfaces.sorted())
+        let existing: [ServiceL2Status]
+        do { existing = try await client.list(ServiceL2Status.self, namespace: namespace).items } catch {
+            return failed(error)
+        }
+        let wanted = desired, live = liveNodes, services = self.services
+        var errors: [KubeError] = []
+        var mine: [String: ServiceL2Status] = [:]
+        for object in existing where object.node == nodeName { mine[object.metadata.name ?? ""] = object }
+        for (service, entry) in wanted.sorted(by: { $0.key < $1.key }) {
+            let name = Self.objectName(node: nodeName, service: service)
+            let status = ServiceL2Status.Status(node: nodeName, serviceName: service.name, serviceNamespace: service.namespace,
+                                                interfaces: entry.interfaces.sorted())
+            do {
                 if let current = mine.removeValue(forKey: name) {
                     if current.status != status { try await write(status, to: name) }
                 } else {
-                    try await create(name, service: service, uid: entry.uid, status: status)
+                    try await create(name, service: service, status: status)
                 }
-            }
-            // Objects of this node for Services it no longer announces; of dead nodes for Services it does.
-            for object in mine.values { try await remove(object, because: "this node no longer announces it") }
-            for object in existing {
-                guard let node = object.node, node != nodeName, !live.contains(node), let service = object.service,
-                      wanted[ServiceKey(namespace: service.namespace, name: service.name)] != nil else { continue }
-                try await remove(object, because: "node \"\(node)\" is not a live member and this node announces the Service now")
-            }
-            if failing { logger.notice("ServiceL2Status objects written again") }
-            failing = false
-            return true
-        } catch {
-            if !failing { logger.warning("cannot write ServiceL2Status objects; retrying", metadata: ["error": "\(error)"]) }
-            failing = true
-            return false
+            } catch { errors.append(error) }
         }
+        // This node's objects for Services it no longer announces; a dead node's for Services this node
+        // announces now or that are gone.
+        var stale = Array(mine.values)
+        for object in existing {
+            guard let node = object.node, node != nodeName, !live.contains(node), let service = object.service else { continue }
+            let key = ServiceKey(namespace: service.namespace, name: service.name)
+            if wanted[key] != nil || services.map({ !$0.contains(key) }) == true { stale.append(object) }
+        }
+        for object in stale {
+            do { try await remove(object) } catch { errors.append(error) }
+        }
+        if let first = errors.first { return failed(first) }
+        if failing { logger.notice("ServiceL2Status objects written again") }
+        failing = false
+        return true
     }
 
-    private func create(_ name: String, service: ServiceKey, uid: String?, status: ServiceL2Status.Status) async throws(KubeError) {
-        var metadata = ObjectMeta(name: name, namespace: namespace, labels: [
+    private func failed(_ error: KubeError) -> Bool {
+        if !failing { logger.warning("cannot write ServiceL2Status objects; retrying", metadata: ["error": "\(error)"]) }
+        failing = true
+        return false
+    }
+
+    private func create(_ name: String, service: ServiceKey, status: ServiceL2Status.Status) async throws(KubeError) {
+        let metadata = ObjectMeta(name: name, namespace: namespace, labels: [
             ServiceL2Status.nodeLabel: nodeName,
             ServiceL2Status.serviceNameLabel: service.name,
             ServiceL2Status.serviceNamespaceLabel: service.namespace,
         ])
-        // Deleted with its Service by the garbage collector, where the cluster runs one.
-        if let uid { metadata.ownerReferences = [OwnerReference(apiVersion: "v1", kind: "Service", name: service.name, uid: uid)] }
         do {
             _ = try await client.create(ServiceL2Status(metadata: metadata))
         } catch where error.code == .alreadyExists {
@@ -130,10 +163,10 @@ actor ServiceStatusPublisher {
         _ = try await client.mergePatch(ServiceL2Status.self, namespace: namespace, name: name, patch: patch, subresource: "status")
     }
 
-    private func remove(_ object: ServiceL2Status, because reason: String) async throws(KubeError) {
+    private func remove(_ object: ServiceL2Status) async throws(KubeError) {
         do {
             try await client.delete(ServiceL2Status.self, namespace: namespace, name: object.metadata.name ?? "")
-            logger.debug("ServiceL2Status deleted", metadata: ["name": "\(object.metadata.name ?? "")", "reason": "\(reason)"])
+            logger.debug("ServiceL2Status deleted", metadata: ["name": "\(object.metadata.name ?? "")", "node": "\(object.node ?? "")"])
         } catch where error.code == .notFound {}
     }
 }

@@ -74,6 +74,12 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
     /// IPs yielded to a higher-ranked claimant, until when.
     private var yielded: [IPAddress: (to: String, until: ContinuousClock.Instant)] = [:]
     private var lastDefence: [IPAddress: ContinuousClock.Instant] = [:]
+    /// When another live speaker last claimed each announced IP: at shutdown, those are handed over already.
+    private var claimedByLiveSpeaker: [IPAddress: ContinuousClock.Instant] = [:]
+    /// The one pending re-plan for when the earliest yield's hold ends.
+    private var yieldCheck: Task<Void, Never>?
+    /// Set once this node's last status pass is queued: nothing is published after it.
+    private var statusesClosed = false
     /// Which node each speaker MAC belongs to; kept when a member goes, for partitions.
     private var speakerMACs: [MACAddress: String] = [:]
     private let statuses: ServiceStatusPublisher
@@ -109,6 +115,8 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
     public var currentPlan: [IPAddress: IPAnnouncement] { plan }
     /// The IPs this node answers for, with their interfaces (nil: every interface).
     public var announcedIPs: [IPAddress: Set<String>?] { announced }
+    /// Stopping, and still answering until the successors are heard.
+    public var isHandingOver: Bool { handoverFinished != nil }
 
     public func run() async throws {
         let slices = Informer<EndpointSlice>(client: client, type: await endpointSliceType(), logger: logger)
@@ -137,6 +145,7 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
             // Make-before-break: gossip has already left (the executable stops it first), so the successors are
             // taking over; keep answering each IP until its successor is heard, or for the delay at most.
             stopping = true
+            yieldCheck?.cancel()
             if !announced.isEmpty {
                 logger.notice("handing over", metadata: ["ips": "\(announced.count)", "delay": "\(options.handoverDelay)"])
                 await waitForSuccessors()
@@ -144,7 +153,8 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
             await apply([:])
             // This node's status objects go with it (bounded: an absent apiserver must not hold up the exit;
             // the successors delete them then, as they would a crashed node's).
-            await statuses.publish([:], liveNodes: [])
+            statusesClosed = true
+            await statuses.publish([:], liveNodes: [], services: nil)
             let statuses = self.statuses
             await firstToFinish(.seconds(2)) { _ = await statuses.converge() }
             group.cancelAll()
@@ -172,6 +182,14 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
     }
 
     private func waitForSuccessors() async {
+        // Successors heard in the moment between leaving gossip and this hand-over: already taken over.
+        let recent = ContinuousClock.now - options.handoverDelay
+        let heard = Set(claimedByLiveSpeaker.filter { $0.value > recent && announced[$0.key] != nil }.keys)
+        if !heard.isEmpty {
+            metrics.conflicts["handed_over"]?.increment(by: heard.count)
+            await apply(announced.filter { !heard.contains($0.key) })
+            if announced.isEmpty { return }
+        }
         let (finished, continuation) = AsyncStream.makeStream(of: Void.self)
         handoverFinished = continuation
         await wait(for: finished, upTo: options.handoverDelay)
@@ -196,7 +214,7 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         // until its successor took over (make-before-break).
         let members = await membership.liveNames().union([options.nodeName])
         liveMembers = members
-        speakerMACs.merge(await membership.macs()) { _, new in new }
+        speakerMACs = await membership.macs()
         if members.count > 1 { settled = true }
         guard settled else { return }
         readiness.pass(Self.membershipCheck)
@@ -213,12 +231,14 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         // hold: the probes it stops answering end the yield.
         let stillYielded = yielded.filter { $0.value.until > now && !members.contains($0.value.to) }
         if stillYielded.count != yielded.count {
-            for ip in Set(yielded.keys).subtracting(stillYielded.keys).sorted() {
-                logger.notice("the node it was yielded to stopped answering; taking it back if it is still this node's", metadata: ["ip": "\(ip)"])
+            for (ip, yield) in yielded.sorted(by: { $0.key < $1.key }) where stillYielded[ip] == nil {
+                let why = members.contains(yield.to) ? "is a live member again: the plan decides" : "stopped answering"
+                logger.notice("the node it was yielded to \(why)", metadata: ["ip": "\(ip)", "node": "\(yield.to)"])
             }
             yielded = stillYielded
             await announcer.watch(Set(yielded.keys))
         }
+        scheduleYieldCheck()
         var desired: [IPAddress: Set<String>?] = [:]
         for (ip, decision) in next where decision.owner == options.nodeName && yielded[ip] == nil { desired[ip] = decision.interfaces }
         await apply(desired)
@@ -230,75 +250,89 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         for (ip, interfaces) in announced {
             let names = interfaces.map(Array.init) ?? announcer.interfaceNames
             for service in plan[ip]?.services ?? [] {
-                let uid = await services.object(forKey: service.description)?.metadata.uid
-                var entry = entries[service] ?? .init(uid: uid, interfaces: [])
+                var entry = entries[service] ?? .init(interfaces: [])
                 entry.interfaces = Array(Set(entry.interfaces).union(names)).sorted()
                 entries[service] = entry
             }
         }
-        await statuses.publish(entries, liveNodes: liveMembers)
+        guard !statusesClosed else { return }
+        let existing = Set(await services.objects.values.map { ServiceKey(namespace: $0.metadata.namespace ?? "", name: $0.metadata.name ?? "") })
+        await statuses.publish(entries, liveNodes: liveMembers, services: existing)
     }
 
     // MARK: Conflicts on the wire
 
     private func handle(_ claim: ForeignClaim) async {
+        if speakerMACs[claim.mac] == nil { speakerMACs = await membership.macs() }
+        let claimant = speakerMACs[claim.mac]
         if let yield = yielded[claim.ip] {
             // Yielded, and the node it went to still answers (this node's probe, or its announcements).
-            if speakerMACs[claim.mac] == yield.to { yielded[claim.ip]?.until = ContinuousClock.now + options.yieldHold }
-            wake(after: options.yieldHold)
+            if claimant == yield.to { yielded[claim.ip]?.until = ContinuousClock.now + options.yieldHold }
             return
         }
-        guard announced[claim.ip] != nil else { return }
-        let metadata: Logger.Metadata = ["ip": "\(claim.ip)", "mac": "\(claim.mac)", "interface": "\(claim.interface)"]
+        guard announced[claim.ip] != nil, claimant != options.nodeName else { return }
+        let metadata: Logger.Metadata = ["ip": "\(claim.ip)", "mac": "\(claim.mac)", "interface": "\(claim.interface)",
+                                         "claimant": "\(claimant ?? "none")"]
         if let handoverFinished {
-            // Leaving, and the successor is heard: stop answering this IP now rather than at the end of the delay.
+            // Leaving, and a successor is heard: stop answering this IP now rather than at the end of the delay.
+            // Only another speaker counts: a stranger's claim is no successor.
+            guard claimant != nil else { return }
             logger.notice("successor announced; stopped answering", metadata: metadata)
             metrics.conflicts["handed_over"]?.increment()
-            var remaining = announced
-            remaining[claim.ip] = nil
-            await apply(remaining)
+            await apply(announced.filter { $0.key != claim.ip })
             if announced.isEmpty { handoverFinished.yield() }
             return
         }
-        if speakerMACs[claim.mac] == nil {
-            speakerMACs.merge(await membership.macs()) { _, new in new }
-        }
-        let claimant = speakerMACs[claim.mac]
-        let who = claimant.map { "node \"\($0)\"" } ?? "a host that runs no Herald speaker"
         let now = ContinuousClock.now
+        if let claimant, await membership.departedNames().contains(claimant) {
+            // A speaker that left gracefully still answers until it hears this node's announcement: hand-over,
+            // not a conflict (yielding to it would leave the IP unanswered once it stops).
+            return
+        }
+        if let claimant, liveMembers.contains(claimant) {
+            // Another live speaker announces it: one of the two views is behind (a restart, a leave, endpoints
+            // moving), and gossip brings them together in milliseconds. Plan again rather than fight; if this
+            // node is stopping, the IP is handed over already.
+            claimedByLiveSpeaker[claim.ip] = now
+            changedContinuation.yield()
+            return
+        }
+        let who = claimant.map { "node \"\($0)\"" } ?? "a host that runs no Herald speaker"
         switch ConflictResolution.resolve(ip: claim.ip, node: options.nodeName, claimant: claimant) {
         case .ignore:
             return
         case .yield:
-            // A live member that ranks first is the plan's owner already, or about to be once this node's view
-            // catches up (a restarted node announcing before its return reached everyone): no yield, which
-            // would outlive that member's crash.
-            if liveMembers.contains(claimant!) { return }
-            let hold = options.yieldHold
-            yielded[claim.ip] = (to: claimant!, until: now + hold)
-            logger.warning("another node announces this IP and ranks first; yielding it", metadata: metadata.merging(["claimant": "\(claimant!)"]) { $1 })
+            // Only a node the membership cannot see gets here (the other side of a partition that healed).
+            yielded[claim.ip] = (to: claimant!, until: now + options.yieldHold)
+            logger.warning("another node announces this IP and ranks first; yielding it", metadata: metadata)
             metrics.conflicts["yielded"]?.increment()
             await recordConflict(claim, message: "\(claim.ip) is also announced by \(who) (MAC \(claim.mac)), which ranks first: node \"\(options.nodeName)\" stops announcing it")
             await announcer.watch(Set(yielded.keys))
             changedContinuation.yield()
-            wake(after: hold)
         case .defend:
             // At most once a second per IP: a claimant that does not yield must not start an announcement storm.
             if let last = lastDefence[claim.ip], now - last < .seconds(1) { return }
             lastDefence[claim.ip] = now
-            logger.warning("another MAC announces this IP; announcing it again", metadata: metadata.merging(["claimant": "\(claimant ?? "none")"]) { $1 })
+            logger.warning("another MAC announces this IP; announcing it again", metadata: metadata)
             metrics.conflicts["defended"]?.increment()
             await recordConflict(claim, message: "\(claim.ip) is also announced by \(who) (MAC \(claim.mac)): node \"\(options.nodeName)\" \(claimant == nil ? "keeps it" : "ranks first and keeps it") and announces it again")
             await announcer.reannounce(claim.ip)
         }
     }
 
-    /// Plans again after `delay` (a yield's hold may have ended by then).
-    private func wake(after delay: Duration) {
-        Task { [changedContinuation] in
-            try? await Task.sleep(for: delay + .milliseconds(10))
-            changedContinuation.yield()
+    /// One pending re-plan, for when the earliest yield's hold ends (claims push the holds back; the re-plan
+    /// then schedules the next).
+    private func scheduleYieldCheck() {
+        guard yieldCheck == nil, !stopping, let earliest = yielded.values.map(\.until).min() else { return }
+        yieldCheck = Task {
+            try? await Task.sleep(until: earliest + .milliseconds(10))
+            self.yieldCheckDue()
         }
+    }
+
+    private func yieldCheckDue() {
+        yieldCheck = nil
+        changedContinuation.yield()
     }
 
     private func recordConflict(_ claim: ForeignClaim, message: String) async {
@@ -323,6 +357,7 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         metrics.announceFailures.increment(by: failures.count)
         announced = desired
         lastDefence = lastDefence.filter { desired[$0.key] != nil }
+        claimedByLiveSpeaker = claimedByLiveSpeaker.filter { desired[$0.key] != nil }
         metrics.announced.record(desired.count)
         await publishStatuses()
     }

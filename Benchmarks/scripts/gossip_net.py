@@ -11,6 +11,7 @@ Run by scripts/bench-gossip-net (root), never directly on the host: nft rules go
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -184,6 +185,17 @@ def fmt(ms):
 
 def main():
     workdir = tempfile.mkdtemp(prefix="herald-gossip-bench-")
+    try:
+        table(workdir)
+    finally:
+        # The members' logs and the key: kept only when asked (HERALD_KEEP_LOGS=1), for looking into a run.
+        if os.environ.get("HERALD_KEEP_LOGS") == "1":
+            print(f"\nlogs kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def table(workdir):
     keyfile = os.path.join(workdir, "key")
     with open(keyfile, "w") as f:
         f.write(os.urandom(32).hex() + "\n")

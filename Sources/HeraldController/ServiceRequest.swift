@@ -19,7 +19,7 @@ public struct ServiceRequestBuilder: Sendable {
         let meta = service.metadata
         let annotations = meta.annotations ?? [:]
         let spec = service.spec ?? KubernetesService.Spec()
-        let key = ServiceKey(namespace: meta.namespace ?? "", name: meta.name ?? "")
+        let key = service.serviceKey
         let requestedIPs = try AllocationRequest.parseRequestedIPs(
             annotation: Annotations.value(Annotations.loadBalancerIPs, in: annotations), loadBalancerIP: spec.loadBalancerIP)
         var ports: [ServicePort] = []

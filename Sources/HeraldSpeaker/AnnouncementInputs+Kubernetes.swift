@@ -22,7 +22,7 @@ public struct SpeakerView: Sendable {
         for service in services where service.isLoadBalancer(ofClass: loadBalancerClass) {
             let ips = service.ingressIPs.compactMap { try? IPAddress(parsing: $0) }
             guard !ips.isEmpty else { continue }
-            let key = ServiceKey(namespace: service.metadata.namespace ?? "", name: service.metadata.name ?? "")
+            let key = service.serviceKey
             inputs.services.append(AnnouncedService(
                 service: key, ips: ips, pool: service.metadata.annotations?[Annotations.allocatedFromPool],
                 trafficPolicy: service.spec?.externalTrafficPolicy == "Local" ? .local : .cluster,

@@ -15,17 +15,13 @@ import Logging
 ///   status, never an announcement. Failed passes are retried with a backoff, and a pass runs every
 ///   `resyncInterval` anyway to repair objects someone else changed.
 actor ServiceStatusPublisher {
-    /// What this node announces for one Service.
-    struct Entry: Hashable, Sendable {
-        var interfaces: [String]
-    }
-
     private let client: any KubeClient
     private let namespace: String
     private let nodeName: String
     private let logger: Logger
     private let resyncInterval: Duration
-    private var desired: [ServiceKey: Entry] = [:]
+    /// Each Service this node announces, with the interfaces its IPs go out on.
+    private var desired: [ServiceKey: [String]] = [:]
     private var liveNodes: Set<String> = []
     /// Every Service that exists (nil: not known yet).
     private var services: Set<ServiceKey>?
@@ -44,7 +40,7 @@ actor ServiceStatusPublisher {
 
     /// The Services this node announces now, the live members (whose objects stay), and every Service that
     /// exists.
-    func publish(_ entries: [ServiceKey: Entry], liveNodes: Set<String>, services: Set<ServiceKey>?) {
+    func publish(_ entries: [ServiceKey: [String]], liveNodes: Set<String>, services: Set<ServiceKey>?) {
         let changed = entries != desired || liveNodes != self.liveNodes || services != self.services
         desired = entries
         self.liveNodes = liveNodes
@@ -105,10 +101,10 @@ actor ServiceStatusPublisher {
         var errors: [KubeError] = []
         var mine: [String: ServiceL2Status] = [:]
         for object in existing where object.node == nodeName { mine[object.metadata.name ?? ""] = object }
-        for (service, entry) in wanted.sorted(by: { $0.key < $1.key }) {
+        for (service, interfaces) in wanted.sorted(by: { $0.key < $1.key }) {
             let name = Self.objectName(node: nodeName, service: service)
             let status = ServiceL2Status.Status(node: nodeName, serviceName: service.name, serviceNamespace: service.namespace,
-                                                interfaces: entry.interfaces.sorted())
+                                                interfaces: interfaces.sorted())
             do {
                 if let current = mine.removeValue(forKey: name) {
                     if current.status != status { try await write(status, to: name) }
@@ -121,8 +117,7 @@ actor ServiceStatusPublisher {
         // announces now or that are gone.
         var stale = Array(mine.values)
         for object in existing {
-            guard let node = object.node, node != nodeName, !live.contains(node), let service = object.service else { continue }
-            let key = ServiceKey(namespace: service.namespace, name: service.name)
+            guard let node = object.node, node != nodeName, !live.contains(node), let key = object.serviceKey else { continue }
             if wanted[key] != nil || services.map({ !$0.contains(key) }) == true { stale.append(object) }
         }
         for object in stale {

@@ -246,18 +246,14 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
 
     /// What `statuses` should show: each Service of an announced IP, with the interfaces its IPs go out on.
     private func publishStatuses() async {
-        var entries: [ServiceKey: ServiceStatusPublisher.Entry] = [:]
-        for (ip, interfaces) in announced {
-            let names = interfaces.map(Array.init) ?? announcer.interfaceNames
-            for service in plan[ip]?.services ?? [] {
-                var entry = entries[service] ?? .init(interfaces: [])
-                entry.interfaces = Array(Set(entry.interfaces).union(names)).sorted()
-                entries[service] = entry
-            }
-        }
         guard !statusesClosed else { return }
-        let existing = Set(await services.objects.values.map { ServiceKey(namespace: $0.metadata.namespace ?? "", name: $0.metadata.name ?? "") })
-        await statuses.publish(entries, liveNodes: liveMembers, services: existing)
+        var entries: [ServiceKey: Set<String>] = [:]
+        for (ip, interfaces) in announced {
+            let names = interfaces ?? Set(announcer.interfaceNames)
+            for service in plan[ip]?.services ?? [] { entries[service, default: []].formUnion(names) }
+        }
+        await statuses.publish(entries.mapValues { $0.sorted() }, liveNodes: liveMembers,
+                               services: Set(await services.objects.values.map(\.serviceKey)))
     }
 
     // MARK: Conflicts on the wire
@@ -336,9 +332,14 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
     }
 
     private func recordConflict(_ claim: ForeignClaim, message: String) async {
-        for service in plan[claim.ip]?.services ?? [] {
-            guard let object = await services.object(forKey: service.description) else { continue }
-            events.post(.warning, reason: "IPConflict", message: message, about: object.reference)
+        await post(.warning, reason: "IPConflict", message: message, on: plan[claim.ip]?.services ?? [])
+    }
+
+    /// An Event on each of `keys` that the cache still holds.
+    private func post(_ kind: EventRecorder.Kind, reason: String, message: String, on keys: [ServiceKey]) async {
+        for key in keys {
+            guard let object = await services.object(forKey: key.description) else { continue }
+            events.post(kind, reason: reason, message: message, about: object.reference)
         }
     }
 
@@ -380,10 +381,7 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
                 let why = decision.excluded[previous].map(\.description) ?? "\(options.nodeName) now ranks first"
                 message += " (was node \"\(previous)\": \(why))"
             }
-            for service in decision.services {
-                guard let object = await services.object(forKey: service.description) else { continue }
-                events.post(.normal, reason: "nodeAssigned", message: message, about: object.reference)
-            }
+            await post(.normal, reason: "nodeAssigned", message: message, on: decision.services)
         }
     }
 

@@ -81,11 +81,15 @@ public struct TwoHostLab: Sendable {
 
     /// The client's neighbour entry for `ip`: the MAC, or nil.
     public func clientNeighbour(_ ip: String) async throws -> String? {
-        let output = try await Command.run(["ip", "-n", client, "neigh", "show", ip]).output
-        let words = output.split(separator: " ")
-        guard let index = words.firstIndex(of: "lladdr"), index + 1 < words.count else { return nil }
-        return String(words[index + 1]).lowercased()
+        neighbourMAC(in: try await Command.run(["ip", "-n", client, "neigh", "show", ip]).output)
     }
+}
+
+/// The MAC of an `ip neigh show IP` line (`… lladdr 02:00:00:00:00:01 REACHABLE`), lower case; nil without one.
+public func neighbourMAC(in output: String) -> String? {
+    let words = output.split(separator: " ")
+    guard let index = words.firstIndex(of: "lladdr"), index + 1 < words.count else { return nil }
+    return String(words[index + 1]).lowercased()
 }
 
 /// The package's root, from this file's place in it.

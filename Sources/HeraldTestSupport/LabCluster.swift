@@ -107,9 +107,7 @@ public struct LabCluster: Sendable {
 
     /// The client's neighbour entry for `ip`: its MAC, or nil.
     public func clientNeighbour(_ ip: String) async throws -> String? {
-        let words = try await lab("exec", "client", "ip", "neigh", "show", ip).output.split(separator: " ")
-        guard let index = words.firstIndex(of: "lladdr"), index + 1 < words.count else { return nil }
-        return String(words[index + 1])
+        neighbourMAC(in: try await lab("exec", "client", "ip", "neigh", "show", ip).output)
     }
 
     /// A number from a speaker's /metrics (summed over label sets), or nil when the speaker does not answer.

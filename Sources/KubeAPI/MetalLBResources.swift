@@ -235,9 +235,9 @@ public struct ServiceL2Status: KubeResource {
     public var node: String? { status?.node ?? metadata.labels?[Self.nodeLabel] }
 
     /// The Service, from the status or else the labels.
-    public var service: (namespace: String, name: String)? {
+    public var serviceKey: ServiceKey? {
         guard let namespace = status?.serviceNamespace ?? metadata.labels?[Self.serviceNamespaceLabel],
               let name = status?.serviceName ?? metadata.labels?[Self.serviceNameLabel] else { return nil }
-        return (namespace, name)
+        return ServiceKey(namespace: namespace, name: name)
     }
 }

@@ -227,6 +227,15 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "HeraldCommandSupportTests",
+            dependencies: [
+                "HeraldCommandSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "OperationsEndpointTests",
             dependencies: [
                 "OperationsEndpoint", "HeraldTestSupport",

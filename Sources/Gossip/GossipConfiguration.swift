@@ -32,10 +32,16 @@ public struct GossipConfiguration: Hashable, Sendable {
     /// How often a member exchanges its full state with one other, chosen among all it knows — dead ones
     /// included, which is how the two sides of a healed partition find each other (anti-entropy).
     public var pushPullInterval: Duration
+    /// Besides push-pull, every `deadProbeInterval` the full state goes to one member declared dead within the
+    /// last `deadProbeWindow`: after a partition heals, or after a falsely declared death, the sides learn of
+    /// each other within about this interval instead of waiting for push-pull to pick a dead member. nil: off.
+    public var deadProbeInterval: Duration?
+    public var deadProbeWindow: Duration
 
     public init(probeInterval: Duration, probeTimeout: Duration, indirectProbes: Int, suspicionMultiplier: Int,
                 suspicionMaxTimeoutMultiplier: Int, suspicionConfirmations: Int? = nil, probeSuspectsFirst: Bool = false, finalProbe: Bool = false, retransmitMultiplier: Int, maxPiggybackedUpdates: Int = 8,
-                awarenessMaxMultiplier: Int, gossipInterval: Duration, gossipNodes: Int = 3, pushPullInterval: Duration) {
+                awarenessMaxMultiplier: Int, gossipInterval: Duration, gossipNodes: Int = 3, pushPullInterval: Duration,
+                deadProbeInterval: Duration? = nil, deadProbeWindow: Duration = .seconds(600)) {
         self.probeInterval = probeInterval
         self.probeTimeout = probeTimeout
         self.indirectProbes = indirectProbes
@@ -50,6 +56,8 @@ public struct GossipConfiguration: Hashable, Sendable {
         self.gossipInterval = gossipInterval
         self.gossipNodes = gossipNodes
         self.pushPullInterval = pushPullInterval
+        self.deadProbeInterval = deadProbeInterval
+        self.deadProbeWindow = deadProbeWindow
     }
 
     /// memberlist's LAN defaults: probe every 1 s, 500 ms timeout, 3 indirect probes, suspicion multiplier 4
@@ -63,10 +71,12 @@ public struct GossipConfiguration: Hashable, Sendable {
     /// Herald's default, for sub-second failover on a LAN: probes ten times as often as memberlist with a
     /// timeout that still covers a loaded node's scheduling delay; a suspicion of 3 × log10(n) probe intervals
     /// (300 ms at 10 nodes) that only independent confirmations bring down from its 4× maximum; suspects
-    /// probed out of turn so a real failure is confirmed within one interval; news gossiped every 20 ms; and a
-    /// last-chance probe before any death, which is what keeps 50 nodes at 10% loss free of false deaths.
+    /// probed out of turn so a real failure is confirmed within one interval; news gossiped every 20 ms; a
+    /// last-chance probe before any death, which is what keeps 50 nodes at 10% loss free of false deaths; and
+    /// the full state offered to a recently dead member every second, so a healed partition merges in about one.
     public static let lanFast = GossipConfiguration(
         probeInterval: .milliseconds(100), probeTimeout: .milliseconds(40), indirectProbes: 3, suspicionMultiplier: 3,
         suspicionMaxTimeoutMultiplier: 4, suspicionConfirmations: 2, probeSuspectsFirst: true, finalProbe: true,
-        retransmitMultiplier: 4, awarenessMaxMultiplier: 4, gossipInterval: .milliseconds(20), pushPullInterval: .seconds(5))
+        retransmitMultiplier: 4, awarenessMaxMultiplier: 4, gossipInterval: .milliseconds(20), pushPullInterval: .seconds(5),
+        deadProbeInterval: .seconds(1))
 }

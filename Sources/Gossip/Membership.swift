@@ -35,6 +35,9 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
     var nextProbeAt: Duration
     var nextPushPullAt: Duration
     var nextGossipAt: Duration
+    var nextDeadProbeAt: Duration
+    /// When each member now dead was declared so (by anyone), for `deadProbeInterval`.
+    var deadSince: [String: Duration] = [:]
     var sequence: UInt32 = 0
     var probe: PendingProbe?
     var relays: [UInt32: Relay] = [:]
@@ -46,7 +49,7 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
     struct PendingProbe: Sendable {
         let target: String
         let sequence: UInt32
-        let sentAt: Duration
+        var sentAt: Duration
         var indirectSent = false
         var expectedNacks = 0
         var nacks = 0
@@ -55,7 +58,7 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
     struct Relay: Sendable {
         let requesterAddress: String
         let sequence: UInt32
-        let deadline: Duration
+        var deadline: Duration
     }
 
     struct Suspicion: Sendable {
@@ -77,6 +80,7 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
         nextProbeAt = now
         nextPushPullAt = now + configuration.pushPullInterval
         nextGossipAt = now
+        nextDeadProbeAt = now + (configuration.deadProbeInterval ?? .zero)
     }
 
     // MARK: Queries
@@ -166,6 +170,7 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
             deadline = min(deadline, nextProbeAt)
         }
         if !broadcasts.isEmpty { deadline = min(deadline, nextGossipAt) }
+        if configuration.deadProbeInterval != nil && !deadSince.isEmpty { deadline = min(deadline, nextDeadProbeAt) }
         for relay in relays.values { deadline = min(deadline, relay.deadline) }
         for suspicion in suspicions.values {
             deadline = min(deadline, suspicion.finalProbe ?? suspicion.start + suspicionTimeout(confirmations: suspicion.confirmations.count))
@@ -253,6 +258,13 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
                 actions.append(.send(.state(members: members, reply: true), to: peer.address))
             }
         }
+        if let interval = configuration.deadProbeInterval, now >= nextDeadProbeAt {
+            nextDeadProbeAt = now + interval
+            let (window, deadSince) = (configuration.deadProbeWindow, deadSince)
+            if let peer = pick(1, where: { $0.status == .dead && now - (deadSince[$0.name] ?? now) < window }).first {
+                actions.append(.send(.state(members: members, reply: true), to: peer.address))
+            }
+        }
         if probe == nil && now >= nextProbeAt {
             nextProbeAt = now + configuration.probeInterval * multiplier
             if let target = nextProbeTarget() {
@@ -263,6 +275,22 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
             }
         }
         return actions
+    }
+
+    /// Tells the state machine that this member did not run for `pause` (its process was descheduled or
+    /// stopped): the pending timeouts are moved on by that much, so the time it was away does not count against
+    /// the others. Without this, a member that wakes from a stall expires its probes and suspicions before it
+    /// reads the acks and refutations waiting in its socket, and declares healthy members dead. A pause long
+    /// enough to fail a probe is also a sign of poor local health (Lifeguard): the member slows its probing.
+    public mutating func resume(afterPause pause: Duration) {
+        guard pause > .zero, me.status != .left else { return }
+        probe?.sentAt += pause
+        for sequence in relays.keys { relays[sequence]?.deadline += pause }
+        for name in suspicions.keys {
+            suspicions[name]?.start += pause
+            if let deadline = suspicions[name]?.finalProbe { suspicions[name]?.finalProbe = deadline + pause }
+        }
+        if pause >= configuration.probeTimeout { raiseAwareness() }
     }
 
     // MARK: Updates
@@ -296,6 +324,7 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
         }
         guard let existing = others[update.name] else {
             others[update.name] = update
+            noteDeath(of: update, now: now)
             if update.isLive {
                 broadcasts.enqueue(MemberUpdate(update, accuser: update.status == .suspect ? accuser : nil))
                 actions.append(.changed(update))
@@ -318,6 +347,7 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
             return
         }
         others[update.name] = update
+        noteDeath(of: update, now: now)
         broadcasts.enqueue(MemberUpdate(update, accuser: update.status == .suspect ? accuser : nil))
         if update.status != existing.status || update.address != existing.address { actions.append(.changed(update)) }
         if update.status == .suspect { startSuspicion(of: update, by: accuser, now: now) } else { endSuspicion(of: update.name) }
@@ -336,6 +366,14 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
                                               updates: [accusation]), to: helper.address))
         }
         return actions
+    }
+
+    private mutating func noteDeath(of member: Member, now: Duration) {
+        if member.status == .dead {
+            if deadSince[member.name] == nil { deadSince[member.name] = now }
+        } else if deadSince[member.name] != nil {
+            deadSince[member.name] = nil
+        }
     }
 
     private mutating func endSuspicion(of name: String) {

@@ -13,6 +13,10 @@ struct GossipMetrics: Sendable {
     let memberChanges: [MemberStatus: Counter]
     /// Alive and suspect members as this node sees them, itself included.
     let members: Gauge
+    /// Times this member ran late enough to count as paused, and the time lost: a starved node shows here
+    /// before it shows as flapping members.
+    let pauses: Counter
+    let pausedSeconds: FloatingPointCounter
 
     init(factory: any MetricsFactory) {
         func counter(_ label: String, _ dimensions: [(String, String)] = []) -> Counter {
@@ -33,6 +37,13 @@ struct GossipMetrics: Sendable {
         }
         memberChanges = changes
         members = Gauge(label: "herald_gossip_live_members", factory: factory)
+        pauses = counter("herald_gossip_pauses_total")
+        pausedSeconds = FloatingPointCounter(label: "herald_gossip_paused_seconds_total", factory: factory)
+    }
+
+    func paused(_ duration: Duration) {
+        pauses.increment()
+        pausedSeconds.increment(by: duration.milliseconds / 1000)
     }
 
     func received(bytes: Int, stream: Bool) {

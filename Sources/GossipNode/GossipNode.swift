@@ -20,10 +20,13 @@ public actor GossipNode: Service {
         public var keyring: Keyring?
         /// The longest the state machine's timers go unchecked; they are also checked at each deadline.
         public var tickInterval: Duration
+        /// Running later than this past its own wake-up counts as a pause of the process (CPU starvation, a
+        /// stopped container): the state machine's timeouts are moved on by the pause (`Membership.resume`).
+        public var pauseTolerance: Duration
 
         public init(name: String, advertiseAddress: GossipAddress? = nil, metadata: [String: String] = [:],
                     seeds: [GossipAddress] = [], configuration: GossipConfiguration = .lanFast, keyring: Keyring?,
-                    tickInterval: Duration = .milliseconds(25)) {
+                    tickInterval: Duration = .milliseconds(25), pauseTolerance: Duration = .milliseconds(10)) {
             self.name = name
             self.advertiseAddress = advertiseAddress
             self.metadata = metadata
@@ -31,6 +34,7 @@ public actor GossipNode: Service {
             self.configuration = configuration
             self.keyring = keyring
             self.tickInterval = tickInterval
+            self.pauseTolerance = pauseTolerance
         }
     }
 
@@ -51,6 +55,9 @@ public actor GossipNode: Service {
     private let start: ContinuousClock.Instant
     private var membership: Membership<SystemRandomNumberGenerator>
     private var random = SystemRandomNumberGenerator()
+    /// When the tick loop meant to run next; running much later than that is a pause (`noticePause`).
+    private var wakeTarget: Duration = .zero
+    private var nextPauseWarningAt: Duration = .zero
     private var nextJoinAt: Duration = .zero
     private var joinBackoff: Duration = .milliseconds(500)
     /// Where to join through; starts as `options.seeds`, replaced by `setSeeds` (peer discovery).
@@ -113,13 +120,31 @@ public actor GossipNode: Service {
     /// received in between can bring a deadline forward; `handle` ticks at once for those already due).
     /// Idle, a member wakes about 40 times a second instead of 200.
     private func tickLoop() async throws {
+        wakeTarget = clock.now - start
         while true {
             let now = clock.now - start
+            noticePause(now: now)
             joinIfAlone(now: now)
             perform(membership.tick(now: now))
-            let wake = min(membership.nextDeadline, now + options.tickInterval)
-            try await clock.sleep(until: start + max(wake, now + .milliseconds(1)))
+            wakeTarget = max(min(membership.nextDeadline, now + options.tickInterval), now + .milliseconds(1))
+            try await clock.sleep(until: start + wakeTarget)
         }
+    }
+
+    /// This member ran well after its tick loop meant to wake (the tick loop or a received packet, whichever came
+    /// first): the process was paused. The time away must not count against the others, or acks and refutations
+    /// still unread in the socket would be too late for timeouts that ran out while nothing ran.
+    private func noticePause(now: Duration) {
+        let pause = now - wakeTarget
+        guard pause > options.pauseTolerance else { return }
+        wakeTarget = now
+        membership.resume(afterPause: pause)
+        metrics.paused(pause)
+        guard now >= nextPauseWarningAt, pause >= options.configuration.probeTimeout else { return }
+        nextPauseWarningAt = now + .seconds(10)
+        logger.warning("this member did not run for a while (CPU starvation or a stopped process); its timeouts were extended by that much", metadata: [
+            "pause": "\(Int(pause.milliseconds)) ms", "awareness": "\(membership.awareness)",
+        ])
     }
 
     private nonisolated func sendLoop() async {
@@ -165,6 +190,7 @@ public actor GossipNode: Service {
             return
         }
         let now = clock.now - start
+        noticePause(now: now)
         perform(membership.receive(envelope, now: now))
         if membership.nextDeadline <= now { perform(membership.tick(now: now)) }
     }

@@ -64,14 +64,6 @@ public enum Experiments {
     }
 }
 
-extension Duration {
-    /// Milliseconds as a floating-point number, for tables.
-    public var milliseconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
-    }
-}
-
 /// Percentiles by the nearest-rank method.
 public func percentile(_ values: [Double], _ fraction: Double) -> Double {
     guard !values.isEmpty else { return .nan }

@@ -1,22 +1,32 @@
 public import ArgumentParser
 public import Logging
 
-/// `--log-level`, shared by every Herald command: validated with the others, and the one place that sets up
-/// swift-log's backend (text lines on standard error).
+/// `--log-level` and `--log-format`, shared by every Herald command: validated with the others, and the one
+/// place that sets up swift-log's backend (text or JSON lines on standard error).
 public struct LoggingOptions: ParsableArguments {
     @Option(help: "trace, debug, info, notice, warning, error or critical (logs go to standard error).")
     public var logLevel: String = "info"
+
+    @Option(help: "text (one readable line per record) or json (one JSON object per line, for log pipelines).")
+    public var logFormat: String = "text"
 
     public init() {}
 
     public func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \"\(logLevel)\" is not a level") }
+        guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format \"\(logFormat)\" is not text or json") }
     }
 
     /// Bootstraps the logging system once per process and returns the program's logger.
     public func bootstrap(label: String) -> Logger {
         let level = Logger.Level(rawValue: logLevel) ?? .info
+        let json = logFormat == "json"
         LoggingSystem.bootstrap { label in
+            if json {
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler

@@ -121,6 +121,16 @@ public struct LabCluster: Sendable {
             .reduce(0, +)
     }
 
+    /// The lines of every speaker's log (`scripts/lab` keeps them in the lab directory) that contain one of
+    /// `needles`, each prefixed with its node: what a failing test prints so CI's output says what happened.
+    public func speakerLogLines(containing needles: [String], last limit: Int = 40) -> [String] {
+        let lines = (1...nodeCount).flatMap { index -> [String] in
+            let text = (try? String(contentsOfFile: "\(directory)/speaker-\(index).log", encoding: .utf8)) ?? ""
+            return text.split(separator: "\n").filter { line in needles.contains { line.contains($0) } }.map { "node-\(index): \($0)" }
+        }
+        return Array(lines.suffix(limit))
+    }
+
     static func pairs(_ text: String) -> [String: String] {
         var pairs: [String: String] = [:]
         for word in text.split(whereSeparator: { $0 == " " || $0 == "\n" }) {

@@ -97,18 +97,74 @@ import Testing
         #expect((simulator.nodes["node-2"]?.me.incarnation ?? 0) > 0)
     }
 
-    @Test func partitionAndHeal() throws {
-        var simulator = Simulator(nodes: 6, configuration: .lanFast, seed: 6)
+    /// A partition long enough for each side to declare the other dead, then healed: the state offered to
+    /// recently dead members every second (besides push-pull every 5 s) merges the sides within 2 s. At 3 nodes
+    /// (the lab's size) one member is alone on its side.
+    @Test(arguments: [3, 6])
+    func partitionHealsWithinTwoSeconds(nodes: Int) throws {
+        var simulator = Simulator(nodes: nodes, configuration: .lanFast, seed: 6)
         simulator.joinAll()
-        let six = (0..<6).map(Simulator.name)
-        _ = simulator.run(until: { $0.converged(alive: six) }, limit: .seconds(10))
-        simulator.partition = (Set(six.prefix(3)), Set(six.suffix(3)))
-        let step3 = simulator.run(until: { $0.status(of: "node-5", seenBy: "node-0") == .dead }, limit: .seconds(10))
-        #expect(step3 != nil)
+        let all = (0..<nodes).map(Simulator.name)
+        _ = simulator.run(until: { $0.converged(alive: all) }, limit: .seconds(10))
+        simulator.partition = (Set(all.prefix(nodes / 2)), Set(all.suffix(nodes - nodes / 2)))
+        let split = simulator.run(until: { $0.status(of: all[nodes - 1], seenBy: all[0]) == .dead }, limit: .seconds(10))
+        #expect(split != nil)
+        simulator.run(for: .seconds(3))
         simulator.partition = nil
-        // Push-pull also picks members believed dead: each side learns it was declared dead, refutes, merges.
-        let healed = simulator.run(until: { $0.converged(alive: six) }, limit: .seconds(30))
-        #expect(healed != nil, "the two sides did not merge after the partition healed")
+        let merged = simulator.run(until: { $0.converged(alive: all) }, limit: .seconds(30))
+        let healed = try #require(merged, "the two sides did not merge after the partition healed")
+        #expect(healed < .seconds(2), "merging took \(healed)")
+    }
+
+    /// A member declared dead long ago (beyond `deadProbeWindow`) is left to push-pull: a node that is gone for
+    /// good is not offered the state every second for ever.
+    @Test func onlyRecentlyDeadMembersAreOfferedTheState() {
+        var configuration = GossipConfiguration.lanFast
+        configuration.pushPullInterval = .seconds(100_000)
+        configuration.deadProbeWindow = .seconds(60)
+        var node = Membership(me: Member(name: "a", address: "a"), configuration: configuration, random: SplitMix64(seed: 1), now: .zero)
+        var actions: [Membership<SplitMix64>.Action] = []
+        node.apply(MemberUpdate(Member(name: "b", address: "b", status: .dead)), from: "c", now: .zero, into: &actions)
+        func statesSent(at now: Duration) -> Int {
+            node.tick(now: now).filter { if case .send(.state, to: "b") = $0 { true } else { false } }.count
+        }
+        #expect(statesSent(at: .seconds(1)) == 1)
+        #expect(statesSent(at: .milliseconds(1500)) == 0, "more than one a second")
+        #expect(statesSent(at: .seconds(2)) == 1)
+        #expect(statesSent(at: .seconds(61)) == 0, "dead for longer than the window")
+    }
+
+    /// A member whose process stops for 2 s while its probe's ack waits in the socket: told of the pause
+    /// (`resume(afterPause:)`, as GossipNode does when it wakes late) it reads the ack in time and suspects
+    /// nobody, whichever of the tick and the ack comes first. Not told, it suspects the member that answered.
+    @Test func aPausedMemberDoesNotBlameOthersForItsPause() throws {
+        var node = Membership(me: Member(name: "a", address: "a"), configuration: .lanFast, random: SplitMix64(seed: 1), now: .zero)
+        var actions: [Membership<SplitMix64>.Action] = []
+        node.apply(MemberUpdate(Member(name: "b", address: "b")), from: "b", now: .zero, into: &actions)
+        let sequence = try #require(node.tick(now: .zero).lazy.compactMap { action -> UInt32? in
+            if case .send(.ping(let sequence, "b", _), to: "b") = action { sequence } else { nil }
+        }.first)
+        let ack = Envelope(from: "b", fromAddress: "b", message: .ack(sequence: sequence, updates: []))
+        let woke = Duration.seconds(2)
+        func suspects(_ actions: [Membership<SplitMix64>.Action]) -> Bool {
+            actions.contains { if case .changed(let member) = $0 { member.status == .suspect } else { false } }
+        }
+
+        var tickFirst = node
+        tickFirst.resume(afterPause: woke - .milliseconds(25))
+        #expect(tickFirst.awareness == 1, "a pause longer than a probe timeout is poor local health")
+        var seen = tickFirst.tick(now: woke)
+        seen += tickFirst.receive(ack, now: woke)
+        seen += tickFirst.tick(now: woke + .milliseconds(30))
+        #expect(!suspects(seen))
+
+        var ackFirst = node
+        ackFirst.resume(afterPause: woke - .milliseconds(25))
+        seen = ackFirst.receive(ack, now: woke) + ackFirst.tick(now: woke)
+        #expect(!suspects(seen))
+
+        var unaware = node
+        #expect(suspects(unaware.tick(now: woke)), "control: without the pause known, the late tick suspects b")
     }
 
     /// `nextDeadline` is what lets a driver sleep instead of ticking every few milliseconds: ticking any time

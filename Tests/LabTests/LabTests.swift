@@ -274,6 +274,9 @@ struct LabTests {
         try await lab.lab("heal")
     }
 
+    /// 10% of the gossip datagrams into every node dropped for three minutes: suspicions come and are refuted,
+    /// nobody is declared dead, no IP moves, and the client's ARP is answered by one MAC throughout. (No delay
+    /// is added: this kernel has no delaying qdisc; the simulator covers delay and reordering.)
     @Test func tenPercentGossipLossMovesNothingAndTheClientNeverHearsTwoMACs() async throws {
         try await lab.reset()
         try await lab.apply(pool("web", ["203.0.113.200-203.0.113.209"]))
@@ -283,19 +286,22 @@ struct LabTests {
         }
         let ip = try await lab.ingress("l1")
         try await lab.settle()
-        func moves() async throws -> Double {
+        func total(_ names: String...) async throws -> Double {
             var total = 0.0
             for node in lab.nodes {
-                total += try #require(try await lab.metric("herald_speaker_ownership_gained_total", on: node))
-                total += try #require(try await lab.metric("herald_speaker_ownership_lost_total", on: node))
+                for name in names { total += try #require(try await lab.metric(name, on: node)) }
             }
             return total
         }
+        func moves() async throws -> Double {
+            try await total("herald_speaker_ownership_gained_total", "herald_speaker_ownership_lost_total")
+        }
         let before = try await moves()
+        let suspicionsBefore = try await total("herald_gossip_member_changes_total{status=\"suspect\"}")
         try await lab.lab("loss", "10")
         do {
-            // Two minutes, a probe every 100 ms.
-            let probes = try await lab.probe(ip, count: 1200, intervalMilliseconds: 100)
+            // Three minutes, a probe every 100 ms.
+            let probes = try await lab.probe(ip, count: 1800, intervalMilliseconds: 100)
             try await lab.lab("loss", "0")
             #expect(probes["unanswered"] == "0" && probes["doubled"] == "0", "\(probes)")
             #expect(probes["replies"]?.split(separator: ",").count == 1, "\(probes)")
@@ -303,6 +309,10 @@ struct LabTests {
             _ = try? await lab.lab("loss", "0")
             throw error
         }
-        #expect(try await moves() == before, "an IP changed owner under 10% loss")
+        let after = try await moves()
+        let history = lab.speakerLogLines(containing: ["member dead", "did not run", "ownership", "yielding", "announcing it again"])
+        #expect(after == before, "an IP changed owner under 10% loss:\n\(history.joined(separator: "\n"))")
+        #expect(try await total("herald_gossip_member_changes_total{status=\"suspect\"}") > suspicionsBefore,
+                "the loss caused no suspicion at all: was it applied?")
     }
 }

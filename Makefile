@@ -4,11 +4,11 @@ SWIFT ?= swift
 FUZZ_RUNS ?= 100000
 FUZZ_BUILD := .build-fuzz
 
-.PHONY: cluster-up cluster-down test deps build unit-test fuzz-smoke fuzz bench bench-gossip bench-failover bench-build demo clean
+.PHONY: cluster-up cluster-down test deps build unit-test fuzz-smoke fuzz bench bench-gossip bench-failover bench-build demo clean release runtime-check
 
 ## test: install missing system packages, build everything, run every test and a bounded fuzz run,
 ##       and build the benchmarks so they cannot rot (running them is `make bench`)
-test: deps build unit-test fuzz-smoke bench-build
+test: deps build unit-test fuzz-smoke bench-build runtime-check
 	@scripts/test-summary .build/unit-test.log .build/lab-test.log
 
 deps:
@@ -39,6 +39,15 @@ bench-gossip:
 
 bench-build:
 	cd Benchmarks && $(SWIFT) build -c release
+
+## release: the release binaries the image ships (Swift's runtime linked in statically), in .build/release
+release: deps
+	$(SWIFT) build -c release --static-swift-stdlib --product herald-speaker
+	$(SWIFT) build -c release --static-swift-stdlib --product herald-controller
+
+## runtime-check: the release binaries run with only the Dockerfile's runtime packages (scripts/check-runtime)
+runtime-check: release
+	scripts/check-runtime .build/release
 
 ## cluster-up / cluster-down: the local etcd + kube-apiserver (scripts/dev-cluster; prints the KUBECONFIG to use)
 cluster-up:

@@ -2,6 +2,7 @@ public import Gossip
 public import Logging
 public import Metrics
 public import ServiceLifecycle
+import Synchronization
 
 /// One member of the gossip cluster on a real network: drives the `Membership` state machine with the
 /// monotonic clock, system randomness and a `GossipTransport`, seals and opens every packet with the keyring,
@@ -54,6 +55,8 @@ public actor GossipNode: Service {
     private let clock = ContinuousClock()
     private let start: ContinuousClock.Instant
     private var membership: Membership<SystemRandomNumberGenerator>
+    /// Every member as of the last change, readable without awaiting the actor (an HTTP handler on an event loop).
+    private nonisolated let published: Mutex<[Member]>
     private var random = SystemRandomNumberGenerator()
     /// When the tick loop meant to run next; running much later than that is a pause (`noticePause`).
     private var wakeTarget: Duration = .zero
@@ -73,6 +76,7 @@ public actor GossipNode: Service {
         let me = Member(name: options.name, address: (options.advertiseAddress ?? transport.localAddress).description,
                         metadata: options.metadata)
         membership = Membership(me: me, configuration: options.configuration, random: SystemRandomNumberGenerator(), now: .zero)
+        published = Mutex([membership.me])
         (changes, changesContinuation) = AsyncStream.makeStream(of: Member.self, bufferingPolicy: .bufferingNewest(4096))
         (outbound, outboundContinuation) = AsyncStream.makeStream(of: OutboundPacket.self,
                                                                   bufferingPolicy: .bufferingNewest(4096))
@@ -80,6 +84,8 @@ public actor GossipNode: Service {
 
     /// Every member known, itself included.
     public var members: [Member] { membership.members }
+    /// The members as of the last membership change, without waiting for the actor.
+    public nonisolated var publishedMembers: [Member] { published.withLock { $0 } }
     /// Alive and suspect members, itself included.
     public var liveMembers: [Member] { membership.liveMembers }
     public var me: Member { membership.me }
@@ -235,6 +241,8 @@ public actor GossipNode: Service {
         for action in actions {
             switch action {
             case .changed(let member):
+                let members = membership.members
+                published.withLock { $0 = members }
                 metrics.changed(to: member.status)
                 metrics.members.record(membership.liveCount)
                 logger.info("member \(member.status)", metadata: [

@@ -11,7 +11,10 @@ public import ServiceLifecycle
 /// it owns.
 ///
 /// - Nothing is announced before every cache is filled and the membership has settled (another member seen,
-///   or `joinGrace` passed): a starting speaker that saw only itself would claim every IP.
+///   or `joinGrace` passed since the caches were filled): a starting speaker that saw only itself would claim
+///   every IP. The executable joins gossip only once the caches are filled (`untilListed`): a member is handed
+///   the IPs it ranks first for at once, and a speaker restarted while the apiserver is away could not
+///   answer for them.
 /// - While the apiserver is away the caches keep their last state: membership changes still move IPs, and
 ///   nothing is withdrawn because a watch broke.
 /// - Graceful shutdown is make-before-break: the executable stops gossip first (the member leaves, the
@@ -65,6 +68,9 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
     private let changed: AsyncStream<Void>
     private let changedContinuation: AsyncStream<Void>.Continuation
     private var settled = false
+    /// Every cache has been listed once; `untilListed` callers wait for it.
+    private var listed = false
+    private var listedWaiters: [AsyncStream<Void>.Continuation] = []
     private var plan: [IPAddress: IPAnnouncement] = [:]
     private var announced: [IPAddress: Set<String>?] = [:]
     private var reportedProblems: Set<String> = []
@@ -136,6 +142,7 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
                 for await claim in self.announcer.claims { await self.handle(claim) }
             }
             group.addTask {
+                await self.untilListed()
                 try? await Task.sleep(for: self.options.joinGrace)
                 await self.joinGraceEnded()
             }
@@ -168,17 +175,27 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         }
     }
 
-    /// discovery.k8s.io/v1 where the server has it (1.21+), else v1beta1 (the local 1.20 server).
+    /// discovery.k8s.io/v1 where the server has it (1.21+), else v1beta1 (the local 1.20 server). Asked until the
+    /// server answers: a speaker started while the apiserver is away must not settle on a version the server
+    /// lacks, or its EndpointSlice cache would never fill and it would never serve.
     private func endpointSliceType() async -> ResourceType {
-        do {
-            _ = try await client.list(EndpointSlice.self, namespace: "default", type: EndpointSlice.type)
-            return EndpointSlice.type
-        } catch let error where error.code == .notFound {
-            logger.notice("the server has no discovery.k8s.io/v1; reading EndpointSlices as v1beta1")
-            return EndpointSlice.v1beta1
-        } catch {
-            return EndpointSlice.type  // the informer reports and retries whatever is wrong
+        var delay = Duration.milliseconds(250)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                _ = try await client.list(EndpointSlice.self, namespace: "default", type: EndpointSlice.type)
+                return EndpointSlice.type
+            } catch let error where error.code == .notFound {
+                logger.notice("the server has no discovery.k8s.io/v1; reading EndpointSlices as v1beta1")
+                return EndpointSlice.v1beta1
+            } catch {
+                logger.warning("cannot ask the server which EndpointSlice version it serves; retrying",
+                               metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                let wait = delay
+                await cancelWhenGracefulShutdown { try? await Task.sleep(for: wait) }
+                delay = min(delay * 2, .seconds(8))
+            }
         }
+        return EndpointSlice.type
     }
 
     private func waitForSuccessors() async {
@@ -197,6 +214,17 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         if announced.isEmpty { logger.notice("every successor announced; handed over") }
     }
 
+    /// Returns once every cache has been listed (at once if it has), or when the calling task is cancelled.
+    public nonisolated func untilListed() async {
+        let (stream, continuation) = AsyncStream.makeStream(of: Void.self)
+        await waitForListing(continuation)
+        for await _ in stream {}
+    }
+
+    private func waitForListing(_ continuation: AsyncStream<Void>.Continuation) {
+        if listed { continuation.finish() } else { listedWaiters.append(continuation) }
+    }
+
     private func joinGraceEnded() {
         if !settled { logger.notice("no other speaker answered within the join grace; announcing as the only member") }
         changedContinuation.yield()
@@ -210,6 +238,11 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         guard await services.hasSynced, await pools.hasSynced, await advertisements.hasSynced, await nodes.hasSynced,
               await slices.hasSynced else { return }
         readiness.pass(Self.cachesCheck)
+        if !listed {
+            listed = true
+            for waiter in listedWaiters { waiter.finish() }
+            listedWaiters = []
+        }
         // This node counts itself live while it runs: after a leave the others drop it, but it keeps answering
         // until its successor took over (make-before-break).
         let members = await membership.liveNames().union([options.nodeName])

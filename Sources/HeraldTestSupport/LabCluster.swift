@@ -110,6 +110,12 @@ public struct LabCluster: Sendable {
         neighbourMAC(in: try await lab("exec", "client", "ip", "neigh", "show", ip).output)
     }
 
+    /// `herald-speaker ARGUMENTS…` from the lab's binaries, on the host (it reaches the nodes' addresses).
+    public func speakerCommand(_ arguments: String..., check: Bool = true) async throws -> CommandResult {
+        let bin = ProcessInfo.processInfo.environment["HERALD_BIN_DIR"] ?? ".build/debug"
+        return try await Command.run(["\(bin)/herald-speaker"] + arguments, check: check)
+    }
+
     /// A number from a speaker's /metrics (summed over label sets), or nil when the speaker does not answer.
     public func metric(_ name: String, on node: String) async throws -> Double? {
         let index = Int(node.replacingOccurrences(of: "node-", with: "")) ?? 0

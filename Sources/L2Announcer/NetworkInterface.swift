@@ -27,8 +27,18 @@ public struct NetworkInterface: Hashable, Sendable {
         return nil
     }
 
-    /// Where Herald answers by default: up, not loopback, with a real MAC.
-    public var isAnnounceable: Bool { isUp && !isLoopback && mac != nil && mac != .zero }
+    /// Where Herald answers by default: up, not loopback, with a real MAC, and not one of the interfaces
+    /// container runtimes and CNI plugins make (`virtualPrefixes`).
+    public var isAnnounceable: Bool {
+        isUp && !isLoopback && mac != nil && mac != .zero && !Self.virtualPrefixes.contains { name.hasPrefix($0) }
+    }
+
+    /// MetalLB's default `metallb-excludel2` list, as name prefixes: pod veths, bridges and tunnels of Docker,
+    /// libvirt, LXC, Calico, Flannel, kube-proxy's IPVS dummy, CNI bridges and NodeLocal DNS. A node with a
+    /// hundred pods would otherwise get a hundred packet sockets, each answering on a link no client is on.
+    /// An interface named with `--interfaces` or in an L2Advertisement is used whatever its name.
+    public static let virtualPrefixes = ["docker", "cbr", "dummy", "virbr", "lxcbr", "veth", "cali", "tunl", "flannel",
+                                         "kube-ipvs", "cni", "nodelocaldns"]
 }
 
 /// Reads interfaces and their addresses from the kernel.

@@ -10,11 +10,13 @@ final class OperationsHTTPHandler: ChannelInboundHandler {
 
     private let registry: PrometheusCollectorRegistry
     private let readiness: Readiness
+    private let documents: [String: OperationsServer.Document]
     private var request: HTTPRequestHead?
 
-    init(registry: PrometheusCollectorRegistry, readiness: Readiness) {
+    init(registry: PrometheusCollectorRegistry, readiness: Readiness, documents: [String: OperationsServer.Document] = [:]) {
         self.registry = registry
         self.readiness = readiness
+        self.documents = documents
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -44,7 +46,9 @@ final class OperationsHTTPHandler: ChannelInboundHandler {
             if failures.isEmpty { return (.ok, "text/plain; charset=utf-8", Array("ok\n".utf8)) }
             return (.serviceUnavailable, "text/plain; charset=utf-8", Array((failures.joined(separator: "\n") + "\n").utf8))
         default:
-            return (.notFound, "text/plain; charset=utf-8", Array("not found: try /metrics, /healthz or /readyz\n".utf8))
+            if let document = documents[path] { return (.ok, "application/json", Array(document().utf8)) }
+            let paths = (["/metrics", "/healthz", "/readyz"] + documents.keys.sorted()).joined(separator: ", ")
+            return (.notFound, "text/plain; charset=utf-8", Array("not found: try \(paths)\n".utf8))
         }
     }
 

@@ -19,7 +19,7 @@ struct LayerTwoOptions: ParsableArguments {
     @Option(help: "Every this many milliseconds, ask whether another MAC answers for an IPv4 address this node announces (an ARP probe from 0.0.0.0; 0 turns it off). Finds two owners after a network partition heals.")
     var conflictProbeInterval: Int = 1000
 
-    @Option(help: "Who answers IPv6 Neighbour Solicitations: responder (Herald, the default) or kernel-proxy (neighbour proxy entries; needs net.ipv6.conf.all.forwarding=1 and proxy_ndp=1).")
+    @Option(help: "Who answers IPv6 Neighbour Solicitations: responder (Herald, the default) or kernel-proxy (neighbour proxy entries; needs net.ipv6.conf.all.forwarding=1, proxy_ndp=1 and CAP_NET_ADMIN).")
     var ndpMode: String = InterfaceSpeaker.NDPMode.responder.rawValue
 
     func validate() throws {

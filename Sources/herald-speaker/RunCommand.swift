@@ -113,9 +113,12 @@ struct RunCommand: AsyncParsableCommand {
         }
         services.append(.init(service: reconciler))
         if let address = try BindAddress.parse(metricsBindAddress) {
-            services.append(.init(service: OperationsServer(address: address, registry: registry, readiness: readiness, logger: logger)))
+            let document: OperationsServer.Document = { MembershipDocument(node: node, members: membership.publishedMembers).json() }
+            services.append(.init(service: OperationsServer(address: address, registry: registry, readiness: readiness,
+                                                            documents: ["/membership": document], logger: logger)))
         }
-        services.append(.init(service: membership))
+        // Gossip joins once the API objects are listed (GossipAfterListing), and stops first on SIGTERM.
+        services.append(.init(service: GossipAfterListing(reconciler: reconciler, member: membership, logger: logger)))
         logger.notice("starting", metadata: [
             "node": "\(node)", "interfaces": "\(speakers.map(\.interfaceName))", "gossip": "\(transport.localAddress)",
             "peers": "\(gossip.peerList)",

@@ -75,3 +75,108 @@ extension LabTests {
                 "the controller logged nothing of the allocation of \(ip)")
     }
 }
+
+extension LabTests {
+    /// `herald-speaker explain`, run as an operator would with the speaker's ServiceAccount: it names the owner
+    /// the client's ARP reaches, and a node whose speaker is stopped as not a live member.
+    @Test func explainNamesTheOwnerTheClientHears() async throws {
+        let ip = try await serve("why")
+        let owner = try #require(try await lab.owner(ip))
+        let stopped = try #require(lab.nodes.first { $0 != owner })
+        let asked = try #require(lab.nodes.first { $0 != owner && $0 != stopped })
+        try await lab.lab("speaker", "stop", stopped)
+        try await lab.settle()
+        let index = asked.replacingOccurrences(of: "node-", with: "")
+        let result = try await lab.speakerCommand("explain", "--service", "default/why", "--kubeconfig", "\(lab.directory)/herald-speaker.kubeconfig",
+                                                  "--speaker", "http://203.0.113.\(10 + Int(index)!):7472", check: false)
+        try await lab.lab("speaker", "start", stopped)
+        #expect(result.succeeded, "\(result)")
+        let text = result.output
+        #expect(text.contains("Gossip membership as \(asked) sees it"), "\(text)")
+        #expect(text.contains("owner:            \(owner) "), "\(text)")
+        #expect(text.contains("ServiceL2Status:  \(owner)"), "\(text)")
+        #expect(text.contains("\(stopped) ") && text.contains("its speaker is not a live member"), "\(text)")
+        #expect(text.contains("1. \(owner)"), "\(text)")
+
+        let missing = try await lab.speakerCommand("explain", "--service", "default/nope", "--kubeconfig", "\(lab.directory)/herald-speaker.kubeconfig",
+                                                   "--speaker", "http://203.0.113.\(10 + Int(index)!):7472", check: false)
+        #expect(!missing.succeeded && missing.description.contains("no Service default/nope"), "\(missing)")
+    }
+}
+
+extension LabTests {
+    /// A cluster as MetalLB leaves it: Services with IPs in their status that are not the ones a fresh
+    /// allocation would pick, the `metallb.io/ip-allocated-from-pool` annotation, MetalLB's deprecated
+    /// `metallb.universe.tf/*` annotations on some, two Services sharing an IP through either spelling. Herald's
+    /// controller starts on it: no Service changes its IP, none is cleared, and every IP is answered.
+    @Test func aMetalLBClusterKeepsEveryIPWhenHeraldStarts() async throws {
+        try await lab.reset()
+        try await lab.lab("controller", "stop")
+        do {
+            try await lab.apply(pool("migrated", ["203.0.113.220-203.0.113.229"]))
+            let services: [(name: String, ip: String, port: Int, annotations: [String: String])] = [
+                ("m1", "203.0.113.227", 80, ["metallb.io/ip-allocated-from-pool": "migrated"]),
+                ("m2", "203.0.113.223", 80, ["metallb.universe.tf/address-pool": "migrated", "metallb.universe.tf/allow-shared-ip": "k"]),
+                ("m3", "203.0.113.225", 80, ["metallb.universe.tf/loadBalancerIPs": "203.0.113.225"]),
+                ("m4", "203.0.113.223", 443, ["metallb.io/allow-shared-ip": "k", "metallb.io/ip-allocated-from-pool": "migrated"]),
+            ]
+            for service in services {
+                try await lab.apply(self.service(service.name, port: service.port, annotations: service.annotations))
+                try await lab.kubectl("patch", "service", service.name, "-n", "default", "--subresource=status", "--type=merge",
+                                      "-p", #"{"status":{"loadBalancer":{"ingress":[{"ip":"\#(service.ip)"}]}}}"#)
+                try await lab.lab(["endpoints", service.name] + lab.nodes)
+            }
+            try await lab.lab("controller", "start")
+            // The controller has taken the cluster over once it wrote the pool annotation on every Service.
+            _ = try await waitFor("the controller to adopt the four Services", limit: .seconds(30), interval: .milliseconds(200)) {
+                let annotated = try await lab.kubectl("get", "svc", "-n", "default", "-l", LabCluster.testLabel,
+                                                      "-o", #"jsonpath={range .items[*]}{.metadata.annotations.metallb\.io/ip-allocated-from-pool}{"\n"}{end}"#).output
+                let count = annotated.split(separator: "\n").filter { $0 == "migrated" }.count
+                return (count == services.count ? true : nil, annotated)
+            }
+            try await lab.settle()
+            for service in services {
+                let ips = try await lab.kubectl("get", "svc", service.name, "-n", "default",
+                                                "-o", "jsonpath={.status.loadBalancer.ingress[*].ip}").output
+                #expect(ips.trimmingCharacters(in: .whitespacesAndNewlines) == service.ip, "\(service.name) has \(ips), had \(service.ip)")
+                #expect(try await lab.owner(service.ip) != nil, "nobody answers for \(service.ip) (\(service.name))")
+            }
+            let cleared = try await lab.kubectl("get", "events", "-n", "default", "--field-selector", "reason=ClearAssignment",
+                                                "-o", "jsonpath={.items[*].involvedObject.name}").output
+            #expect(!services.contains { cleared.split(separator: " ").contains(Substring($0.name)) }, "cleared: \(cleared)")
+            let log = try String(contentsOfFile: "\(lab.directory)/controller.log", encoding: .utf8)
+            #expect(log.contains(#""kept":"4""#) || log.contains(#""kept":4"#), "the controller's rebuild did not keep the four Services")
+        } catch {
+            _ = try? await lab.lab("controller", "start")
+            throw error
+        }
+    }
+}
+
+extension LabTests {
+    /// The CRDs refuse at `kubectl apply` what the controller would leave out anyway (a selector operator that
+    /// does not exist, a negative priority), so the operator hears of it at once; a valid pool is accepted.
+    @Test func theCRDsRefuseWhatTheControllerWouldLeaveOut() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("herald-bad-pool-\(UUID().uuidString).yaml")
+        defer { try? FileManager.default.removeItem(at: file) }
+        let bad = """
+            apiVersion: metallb.io/v1beta1
+            kind: IPAddressPool
+            metadata: {name: refused, namespace: herald-system}
+            spec:
+              addresses: [203.0.113.240/30]
+              serviceAllocation:
+                priority: -1
+                serviceSelectors: [{matchExpressions: [{key: app, operator: Bogus}]}]
+            """
+        try bad.write(to: file, atomically: true, encoding: .utf8)
+        let result = try await lab.kubectl("apply", "--dry-run=server", "-f", file.path, check: false)
+        #expect(!result.succeeded, "\(result)")
+        #expect(result.description.contains("Unsupported value: \"Bogus\""), "\(result)")
+        #expect(result.description.contains("priority"), "\(result)")
+        let good = bad.replacingOccurrences(of: "priority: -1", with: "priority: 1").replacingOccurrences(of: "Bogus", with: "Exists")
+        try good.write(to: file, atomically: true, encoding: .utf8)
+        let accepted = try await lab.kubectl("apply", "--dry-run=server", "-f", file.path, check: false)
+        #expect(accepted.succeeded, "\(accepted)")
+    }
+}

@@ -217,6 +217,37 @@ struct LabTests {
         #expect(try await lab.owner(ip) == owner)
     }
 
+    /// The owner's speaker crashes while the apiserver is away: another node takes the IP over from gossip
+    /// alone. Restarted, still without the apiserver, the speaker cannot list anything, so it stays out of the
+    /// membership (were it to join, it would be handed back the IP it ranks first for and could not answer):
+    /// the successor keeps answering throughout. When the apiserver returns, it lists, joins, and takes its
+    /// IP back.
+    @Test func aSpeakerRestartedWithoutTheAPIServerStaysOutUntilItCanServe() async throws {
+        try await lab.reset()
+        let ip = try await serve("blind")
+        let owner = try #require(try await lab.owner(ip))
+        try await lab.lab("apiserver", "stop")
+        do {
+            try await lab.lab("speaker", "kill", owner)
+            let successor = try await waitFor("a successor", limit: .seconds(10), interval: .milliseconds(50)) {
+                let now = try await lab.owner(ip)
+                return (now.flatMap { $0 != owner ? $0 : nil }, "owner \(now ?? "none")")
+            }
+            try await lab.lab("speaker", "start", owner)
+            // 8 s, a probe every 50 ms: the restarted speaker's log says why it waits after 5 s.
+            let probes = try await lab.probe(ip, count: 160, intervalMilliseconds: 50)
+            #expect(probes["unanswered"] == "0" && probes["doubled"] == "0", "\(probes)")
+            #expect(probes["replies"] == "\(try lab.mac(of: successor)):160", "\(probes)")
+            #expect(lab.speakerLogLines(containing: ["not joining gossip until the API objects are listed"]).contains { $0.hasPrefix(owner + ":") })
+        } catch {
+            _ = try? await lab.lab("apiserver", "start")
+            throw error
+        }
+        try await lab.lab("apiserver", "start")
+        try await lab.waitForOwner(ip, owner, limit: .seconds(30))
+        try await lab.settle()
+    }
+
     // MARK: Partitions and loss
 
     @Test func aHealedPartitionEndsWithOneOwner() async throws {

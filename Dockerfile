@@ -1,0 +1,30 @@
+# Herald's image: herald-controller and herald-speaker in one image (the manifests run each by name).
+#   docker build -t REGISTRY/herald:TAG .        (then set it in manifests/: docs/install.md)
+#
+# Stage 1 builds release binaries with the Swift standard library and Foundation linked in statically, so the
+# runtime stage needs no Swift toolchain, only the C libraries Herald calls: libpcap (BPF filters) and libnl
+# (link state, neighbour proxy entries). `make release` builds the same binaries here, and
+# `scripts/check-runtime` proves they run with only the runtime packages listed below (part of `make test`).
+FROM swift:6.3-bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends pkg-config libpcap-dev libnl-3-dev libnl-route-3-dev \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+# Tests/ too: the package names its test targets, and SwiftPM wants their folders to exist.
+COPY Package.swift ./
+COPY Sources ./Sources
+COPY Tests ./Tests
+RUN swift build -c release --static-swift-stdlib --product herald-speaker \
+ && swift build -c release --static-swift-stdlib --product herald-controller \
+ && install -D -m 0755 .build/release/herald-speaker /out/herald-speaker \
+ && install -D -m 0755 .build/release/herald-controller /out/herald-controller
+
+FROM debian:bookworm-slim
+# runtime-packages (scripts/check-runtime reads this line): the libraries the binaries link to.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpcap0.8 libnl-3-200 libnl-route-3-200 libstdc++6 libgcc-s1 zlib1g \
+ && rm -rf /var/lib/apt/lists/*
+COPY --from=build /out/herald-speaker /out/herald-controller /usr/local/bin/
+# The controller runs as this user; the speaker's DaemonSet runs as root with NET_RAW only (manifests/).
+USER 65534:65534
+ENTRYPOINT ["/usr/local/bin/herald-controller"]

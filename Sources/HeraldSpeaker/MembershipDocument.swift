@@ -1,0 +1,38 @@
+import Foundation
+public import Gossip
+
+/// The speaker's `/membership` document: the gossip membership as this node sees it. `explain` reads it (the
+/// election's candidates are the live members); an operator can too:
+/// `curl -s NODE-IP:7472/membership`.
+public struct MembershipDocument: Codable, Sendable, Hashable {
+    public struct Entry: Codable, Sendable, Hashable {
+        public var name: String
+        public var status: String
+        public var address: String
+        public var incarnation: UInt64
+    }
+
+    /// The node that answered.
+    public var node: String
+    public var members: [Entry]
+
+    public init(node: String, members: [Member]) {
+        self.node = node
+        self.members = members.sorted { $0.name < $1.name }.map {
+            Entry(name: $0.name, status: $0.status.description, address: $0.address, incarnation: $0.incarnation)
+        }
+    }
+
+    /// Alive and suspect members (a suspect still answers until it is declared dead).
+    public var liveNames: Set<String> { Set(members.filter { $0.status == "alive" || $0.status == "suspect" }.map(\.name)) }
+
+    public func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return ((try? encoder.encode(self)).flatMap { String(data: $0, encoding: .utf8) } ?? "{}") + "\n"
+    }
+
+    public static func decode(_ text: String) throws -> MembershipDocument {
+        try JSONDecoder().decode(MembershipDocument.self, from: Data(text.utf8))
+    }
+}

@@ -1,4 +1,5 @@
 public import ArgumentParser
+import Foundation
 public import KubeAPI
 
 /// The Kubernetes options both executables take: where the API is, where Herald's configuration lives, which
@@ -7,8 +8,8 @@ public struct KubernetesOptions: ParsableArguments {
     @Option(help: "A kubeconfig file (default: KUBECONFIG, then in-cluster, then ~/.kube/config).")
     public var kubeconfig: String?
 
-    @Option(help: "The namespace of the IPAddressPools and L2Advertisements (and of the controller's leader Lease).")
-    public var namespace: String = "herald-system"
+    @Option(help: "The namespace of the IPAddressPools and L2Advertisements, the controller's leader Lease, the speakers' pods and ServiceL2Statuses (default: POD_NAMESPACE, else herald-system).")
+    public var namespace: String = ProcessInfo.processInfo.environment["POD_NAMESPACE"].flatMap { $0.isEmpty ? nil : $0 } ?? "herald-system"
 
     @Option(help: "Serve only Services with this spec.loadBalancerClass (default: Services without a class).")
     public var lbClass: String?

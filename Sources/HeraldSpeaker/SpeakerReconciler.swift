@@ -182,11 +182,9 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         var delay = Duration.milliseconds(250)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                _ = try await client.list(EndpointSlice.self, namespace: "default", type: EndpointSlice.type)
-                return EndpointSlice.type
-            } catch let error where error.code == .notFound {
-                logger.notice("the server has no discovery.k8s.io/v1; reading EndpointSlices as v1beta1")
-                return EndpointSlice.v1beta1
+                let type = try await client.endpointSliceType()
+                if type == EndpointSlice.v1beta1 { logger.notice("the server has no discovery.k8s.io/v1; reading EndpointSlices as v1beta1") }
+                return type
             } catch {
                 logger.warning("cannot ask the server which EndpointSlice version it serves; retrying",
                                metadata: ["error": "\(error)", "retry_in": "\(delay)"])

@@ -41,6 +41,20 @@ public struct LabCluster: Sendable {
         try await kubectl("apply", "-f", file.path)
     }
 
+    /// Runs `body` with a change to the lab in place (`scripts/lab CHANGE…`: an apiserver stopped, a
+    /// partition, loss) and undoes it after (`scripts/lab UNDO…`), also when `body` throws.
+    @discardableResult
+    public func during<T>(_ change: String..., undo: String..., body: () async throws -> T) async throws -> T {
+        try await lab(change)
+        let result: T
+        do { result = try await body() } catch {
+            _ = try? await lab(undo)
+            throw error
+        }
+        try await lab(undo)
+        return result
+    }
+
     /// Removes what lab tests made (labelled Services, every EndpointSlice the lab wrote, every pool and
     /// L2Advertisement), starts any stopped speaker, and waits until the lab has settled with nothing announced.
     public func reset() async throws {

@@ -41,6 +41,18 @@ extension KubeClient {
     public func mergePatch<R: KubeResource>(_ resource: R.Type, namespace: String?, name: String, patch: JSONValue) async throws(KubeError) -> R {
         try await mergePatch(resource, namespace: namespace, name: name, patch: patch, subresource: nil)
     }
+
+    /// The EndpointSlice version the server serves: discovery.k8s.io/v1 (1.21+), else v1beta1 (1.20, the local
+    /// test server). Other errors are thrown: they say nothing of the version.
+    public func endpointSliceType() async throws(KubeError) -> ResourceType {
+        do {
+            _ = try await list(EndpointSlice.self, namespace: "default", type: EndpointSlice.type)
+            return EndpointSlice.type
+        } catch {
+            guard error.code == .notFound else { throw error }
+            return EndpointSlice.v1beta1
+        }
+    }
 }
 
 /// Why a request failed: the HTTP status class the caller acts on, and the server's message.

@@ -80,21 +80,11 @@ struct ExplainCommand: AsyncParsableCommand {
 
         static func read(_ client: HTTPKubeClient, namespace: String) async throws(KubeError) -> Objects {
             Objects(services: try await client.list(KubernetesService.self).items,
-                    slices: try await endpointSlices(client),
+                    slices: try await client.list(EndpointSlice.self, namespace: nil, type: try await client.endpointSliceType()).items,
                     pools: try await client.list(IPAddressPool.self, namespace: namespace).items,
                     advertisements: try await client.list(L2Advertisement.self, namespace: namespace).items,
                     nodes: try await client.list(Node.self).items,
                     statuses: try await client.list(ServiceL2Status.self, namespace: namespace).items)
-        }
-
-        /// discovery.k8s.io/v1 where the server has it, else v1beta1 (as the speaker reads them).
-        static func endpointSlices(_ client: HTTPKubeClient) async throws(KubeError) -> [EndpointSlice] {
-            do {
-                return try await client.list(EndpointSlice.self, namespace: nil, type: EndpointSlice.type).items
-            } catch {
-                guard error.code == .notFound else { throw error }
-                return try await client.list(EndpointSlice.self, namespace: nil, type: EndpointSlice.v1beta1).items
-            }
         }
     }
 

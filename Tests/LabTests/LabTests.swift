@@ -195,17 +195,12 @@ struct LabTests {
         try await lab.reset()
         let ip = try await serve("steady")
         let owner = try #require(try await lab.owner(ip))
-        try await lab.lab("apiserver", "stop")
-        do {
+        try await lab.during("apiserver", "stop", undo: "apiserver", "start") {
             // 30 s without the apiserver, a probe every 100 ms: every one answered, by the same node.
             let probes = try await lab.probe(ip, count: 300, intervalMilliseconds: 100)
             #expect(probes["unanswered"] == "0", "\(probes)")
             #expect(probes["replies"] == "\(try lab.mac(of: owner)):300", "\(probes)")
-        } catch {
-            _ = try? await lab.lab("apiserver", "start")
-            throw error
         }
-        try await lab.lab("apiserver", "start")
         // Reconciled: a Service made after the outage is assigned and answered; the first kept its owner.
         try await lab.apply(service("after"))
         try await lab.lab(["endpoints", "after"] + lab.nodes)
@@ -226,8 +221,7 @@ struct LabTests {
         try await lab.reset()
         let ip = try await serve("blind")
         let owner = try #require(try await lab.owner(ip))
-        try await lab.lab("apiserver", "stop")
-        do {
+        try await lab.during("apiserver", "stop", undo: "apiserver", "start") {
             try await lab.lab("speaker", "kill", owner)
             let successor = try await waitFor("a successor", limit: .seconds(10), interval: .milliseconds(50)) {
                 let now = try await lab.owner(ip)
@@ -239,11 +233,7 @@ struct LabTests {
             #expect(probes["unanswered"] == "0" && probes["doubled"] == "0", "\(probes)")
             #expect(probes["replies"] == "\(try lab.mac(of: successor)):160", "\(probes)")
             #expect(lab.speakerLogLines(containing: ["not joining gossip until the API objects are listed"]).contains { $0.hasPrefix(owner + ":") })
-        } catch {
-            _ = try? await lab.lab("apiserver", "start")
-            throw error
         }
-        try await lab.lab("apiserver", "start")
         try await lab.waitForOwner(ip, owner, limit: .seconds(30))
         try await lab.settle()
     }
@@ -254,18 +244,13 @@ struct LabTests {
         try await lab.reset()
         let ip = try await serve("split")
         let owner = try #require(try await lab.owner(ip))
-        try await lab.lab("partition", owner)
-        do {
+        try await lab.during("partition", owner, undo: "heal") {
             // Each side elects an owner: the client, which reaches both, hears two MACs.
             _ = try await waitFor("two owners while partitioned", limit: .seconds(20), interval: .milliseconds(100)) {
                 let probes = try await lab.probe(ip, count: 10, intervalMilliseconds: 20)
                 return ((Int(probes["doubled"] ?? "") ?? 0) > 0 ? probes : nil, "\(probes)")
             }
-        } catch {
-            _ = try? await lab.lab("heal")
-            throw error
         }
-        try await lab.lab("heal")
         // The two find each other, by their conflict probes or by gossip, whichever is first; the one the
         // election prefers keeps the IP. (How fast is scripts/bench-failover's business: its partition row.)
         let single = try await waitFor("one owner after the heal", limit: .seconds(15), interval: .milliseconds(10)) {
@@ -284,8 +269,7 @@ struct LabTests {
         try await lab.reset()
         let ip = try await serve("wire")
         let owner = try #require(try await lab.owner(ip))
-        try await lab.lab("partition", "--gossip-only", owner)
-        do {
+        try await lab.during("partition", "--gossip-only", owner, undo: "heal") {
             // The others declare the owner dead and one of them announces; the two meet on the wire. The owner
             // ranks first for the IP, so it keeps it and the other yields, which an IPConflict Event reports.
             let events = try await waitFor("an IPConflict Event", limit: .seconds(30), interval: .milliseconds(200)) {
@@ -298,11 +282,7 @@ struct LabTests {
             let probes = try await lab.probe(ip, count: 100, intervalMilliseconds: 50)
             #expect(probes["doubled"] == "0" && probes["unanswered"] == "0", "\(probes)")
             #expect(probes["replies"] == "\(try lab.mac(of: owner)):100", "\(probes)")
-        } catch {
-            _ = try? await lab.lab("heal")
-            throw error
         }
-        try await lab.lab("heal")
     }
 
     /// 10% of the gossip datagrams into every node dropped for three minutes: suspicions come and are refuted,
@@ -329,17 +309,12 @@ struct LabTests {
         }
         let before = try await moves()
         let suspicionsBefore = try await total("herald_gossip_member_changes_total{status=\"suspect\"}")
-        try await lab.lab("loss", "10")
-        do {
-            // Three minutes, a probe every 100 ms.
-            let probes = try await lab.probe(ip, count: 1800, intervalMilliseconds: 100)
-            try await lab.lab("loss", "0")
-            #expect(probes["unanswered"] == "0" && probes["doubled"] == "0", "\(probes)")
-            #expect(probes["replies"]?.split(separator: ",").count == 1, "\(probes)")
-        } catch {
-            _ = try? await lab.lab("loss", "0")
-            throw error
+        // Three minutes, a probe every 100 ms.
+        let probes = try await lab.during("loss", "10", undo: "loss", "0") {
+            try await lab.probe(ip, count: 1800, intervalMilliseconds: 100)
         }
+        #expect(probes["unanswered"] == "0" && probes["doubled"] == "0", "\(probes)")
+        #expect(probes["replies"]?.split(separator: ",").count == 1, "\(probes)")
         let after = try await moves()
         let history = lab.speakerLogLines(containing: ["member dead", "did not run", "ownership", "yielding", "announcing it again"])
         #expect(after == before, "an IP changed owner under 10% loss:\n\(history.joined(separator: "\n"))")

@@ -34,6 +34,16 @@ public struct GossipAddress: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
+    /// Whether the host is an IPv6 literal.
+    public var isIPv6: Bool { host.contains(":") }
+
+    /// Every local address of the family the others reach this member at, on `port`: `[::]` when that address
+    /// is IPv6 (a node whose primary address is IPv6), `0.0.0.0` otherwise. An IPv4 socket would never hear
+    /// peers that send to an IPv6 address.
+    public static func wildcard(reachedAt advertised: GossipAddress?, port: Int) -> GossipAddress {
+        GossipAddress(host: advertised?.isIPv6 == true ? "::" : "0.0.0.0", port: port)
+    }
+
     static func isIPLiteral(_ host: Substring) -> Bool {
         guard !host.isEmpty else { return false }
         if host.contains(":") { return host.allSatisfy { $0.isHexDigit || $0 == ":" || $0 == "." } }

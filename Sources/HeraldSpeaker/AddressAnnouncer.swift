@@ -44,7 +44,7 @@ public struct InterfaceAnnouncer: AddressAnnouncer {
     }
 
     public func apply(_ desired: [IPAddress: Set<String>?]) async -> [IPAddress: String] {
-        var failures: [IPAddress: String] = [:]
+        var failures = Self.unmatched(desired, interfaces: interfaceNames)
         for speaker in speakers {
             let wanted = Set(desired.compactMap { ip, interfaces in interfaces.map { $0.contains(speaker.interfaceName) } ?? true ? ip : nil })
             for ip in speaker.announced.subtracting(wanted) { speaker.withdraw(ip) }
@@ -56,5 +56,16 @@ public struct InterfaceAnnouncer: AddressAnnouncer {
             }
         }
         return failures
+    }
+
+    /// The IPs restricted to interfaces (an L2Advertisement's `interfaces`) of which this speaker has none:
+    /// no one would answer for them here, so they are reported rather than silently left unanswered.
+    public static func unmatched(_ desired: [IPAddress: Set<String>?], interfaces: [String]) -> [IPAddress: String] {
+        var unmatched: [IPAddress: String] = [:]
+        for case let (ip, allowed?) in desired where allowed.isDisjoint(with: interfaces) {
+            unmatched[ip] = "the L2Advertisement allows only \(allowed.sorted().joined(separator: ", ")), and this speaker answers on "
+                + (interfaces.isEmpty ? "no interface" : interfaces.joined(separator: ", "))
+        }
+        return unmatched
     }
 }

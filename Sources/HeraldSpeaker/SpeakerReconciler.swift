@@ -73,6 +73,8 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
     private var listedWaiters: [AsyncStream<Void>.Continuation] = []
     private var plan: [IPAddress: IPAnnouncement] = [:]
     private var announced: [IPAddress: Set<String>?] = [:]
+    /// The IPs the announcer could not announce at the last apply, and why (each reported once).
+    private var failed: [IPAddress: String] = [:]
     private var reportedProblems: Set<String> = []
     private var stopping = false
     /// Set while handing over: claims then end the hand-over of their IP early.
@@ -387,6 +389,13 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         metrics.lost.increment(by: lost.count)
         let failures = await announcer.apply(desired)
         metrics.announceFailures.increment(by: failures.count)
+        // Once per IP that newly cannot be announced: the Services' Events say why nobody answers.
+        for (ip, why) in failures.sorted(by: { $0.key < $1.key }) where failed[ip] != why {
+            logger.error("cannot announce", metadata: ["ip": "\(ip)", "error": "\(why)"])
+            await post(.warning, reason: "AnnounceFailed", message: "node \"\(options.nodeName)\" owns \(ip) but cannot announce it: \(why)",
+                       on: plan[ip]?.services ?? [])
+        }
+        failed = failures
         announced = desired
         lastDefence = lastDefence.filter { desired[$0.key] != nil }
         claimedByLiveSpeaker = claimedByLiveSpeaker.filter { desired[$0.key] != nil }

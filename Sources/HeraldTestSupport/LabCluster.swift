@@ -56,13 +56,23 @@ public struct LabCluster: Sendable {
     }
 
     /// Removes what lab tests made (labelled Services, every EndpointSlice the lab wrote, every pool and
-    /// L2Advertisement), starts any stopped speaker, and waits until the lab has settled with nothing announced.
+    /// L2Advertisement in any namespace), starts any stopped speaker, and waits until the lab has settled with nothing announced.
     public func reset() async throws {
         try await kubectl("delete", "svc", "-A", "-l", Self.testLabel, "--wait=true")
         try await kubectl("delete", "endpointslices", "-A", "-l", "lab.herald.dev/made-by=lab")
-        try await kubectl("delete", "ipaddresspools,l2advertisements", "-n", "herald-system", "--all")
+        try await kubectl("delete", "ipaddresspools,l2advertisements", "-A", "--all")
         for node in nodes { try await lab("speaker", "start", node) }
         try await settle()
+    }
+
+    /// The size of a file now (0 if it does not exist): with `tail(of:from:)`, what a program logs after it.
+    public static func fileSize(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
+    }
+
+    /// What the file holds from byte `offset` on.
+    public static func tail(of path: String, from offset: Int) -> String {
+        String(decoding: (FileManager.default.contents(atPath: path) ?? Data()).dropFirst(offset), as: UTF8.self)
     }
 
     /// Every speaker ready and every assigned IP announced by exactly one node (`scripts/lab settle`).

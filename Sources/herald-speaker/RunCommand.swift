@@ -21,8 +21,8 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Announce the external IPs this node owns (the DaemonSet's mode; the default).",
         discussion: """
             Defaults fit the DaemonSet: in-cluster configuration, the node name from NODE_NAME, pools and \
-            L2Advertisements in herald-system, gossip on port 7946 advertised at POD_IP (the node's IP with \
-            hostNetwork), the gossip key in HERALD_GOSSIP_KEY. Needs CAP_NET_RAW.
+            L2Advertisements in the pod's namespace (POD_NAMESPACE), gossip on port 7946 advertised at POD_IP \
+            (the node's IP with hostNetwork), the gossip key in HERALD_GOSSIP_KEY. Needs CAP_NET_RAW.
             """
     )
 
@@ -31,8 +31,8 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "This node's name (default: the NODE_NAME environment variable).")
     var nodeName: String?
 
-    @Option(help: "IP:port for gossip, UDP and TCP ([IPv6]:port for IPv6).")
-    var gossipBind: String = "0.0.0.0:7946"
+    @Option(help: "IP:port for gossip, UDP and TCP ([IPv6]:port for IPv6). Default: every address of the advertised address's family on port 7946 ([::]:7946 when POD_IP is IPv6, else 0.0.0.0:7946).")
+    var gossipBind: String?
 
     @Option(help: "IP:port the other speakers reach this one at (default: POD_IP with the bind port, else the bind address).")
     var gossipAdvertise: String?
@@ -51,7 +51,7 @@ struct RunCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard resolvedNodeName != nil else { throw ValidationError("give --node-name or set NODE_NAME") }
-        do { _ = try GossipAddress(parsing: gossipBind) } catch { throw ValidationError("--gossip-bind \(error)") }
+        do { _ = try gossipBind.map { try GossipAddress(parsing: $0) } } catch { throw ValidationError("--gossip-bind \(error)") }
         do { _ = try advertiseAddress() } catch { throw ValidationError("--gossip-advertise \(error)") }
         do { _ = try BindAddress.parse(metricsBindAddress) } catch { throw ValidationError("--metrics-bind-address: \(error)") }
         guard peerLabels != nil else { throw ValidationError("--peer-selector \"\(peerSelector)\" is not a list of key=value pairs") }
@@ -70,10 +70,19 @@ struct RunCommand: AsyncParsableCommand {
 
     var resolvedNodeName: String? { nodeName ?? ProcessInfo.processInfo.environment["NODE_NAME"] }
 
+    static let gossipPort = 7946
+
+    /// `--gossip-advertise`, else POD_IP with the bind port (7946 unless --gossip-bind says otherwise).
     func advertiseAddress() throws -> GossipAddress? {
         if let gossipAdvertise { return try GossipAddress(parsing: gossipAdvertise) }
         guard let podIP = ProcessInfo.processInfo.environment["POD_IP"], !podIP.isEmpty else { return nil }
-        return GossipAddress(host: podIP, port: try GossipAddress(parsing: gossipBind).port)
+        return GossipAddress(host: podIP, port: try gossipBind.map { try GossipAddress(parsing: $0).port } ?? Self.gossipPort)
+    }
+
+    /// `--gossip-bind`, else the wildcard of the advertised address's family.
+    func bindAddress() throws -> GossipAddress {
+        if let gossipBind { return try GossipAddress(parsing: gossipBind) }
+        return GossipAddress.wildcard(reachedAt: try advertiseAddress(), port: Self.gossipPort)
     }
 
     func run() async throws {
@@ -86,9 +95,9 @@ struct RunCommand: AsyncParsableCommand {
         let keyring = try gossip.loadKeyring()
         if keyring == nil { logger.warning("gossip is in plaintext (--insecure-gossip): anyone on the network can join or forge it") }
         let transport: NIOGossipTransport
-        let bind = try GossipAddress(parsing: gossipBind)
+        let bind = try bindAddress()
         do { transport = try await NIOGossipTransport(binding: bind) } catch {
-            throw StartupError("cannot listen for gossip on \(gossipBind): \(error)")
+            throw StartupError("cannot listen for gossip on \(bind): \(error)")
         }
         let membership = GossipNode(
             options: .init(name: node, advertiseAddress: try advertiseAddress(),

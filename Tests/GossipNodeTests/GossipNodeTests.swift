@@ -1,3 +1,4 @@
+import Foundation
 import Gossip
 import GossipNode
 import HeraldTestSupport
@@ -10,9 +11,12 @@ import Testing
 @Suite struct GossipNodeTests {
     static let key = [UInt8](repeating: 0x5a, count: 32)
 
-    static func node(_ name: String, key: [UInt8]?, seeds: [GossipAddress] = [], metrics: TestMetrics) async throws -> (GossipNode, NIOGossipTransport) {
-        let transport = try await NIOGossipTransport(binding: GossipAddress(host: "127.0.0.1", port: 0))
-        let options = GossipNode.Options(name: name, metadata: ["node": name], seeds: seeds,
+    /// A node on a free port of `host`; with `advertising`, the others reach it at that host and its port.
+    static func node(_ name: String, key: [UInt8]?, seeds: [GossipAddress] = [], metrics: TestMetrics,
+                     host: String = "127.0.0.1", advertising: String? = nil) async throws -> (GossipNode, NIOGossipTransport) {
+        let transport = try await NIOGossipTransport(binding: GossipAddress(host: host, port: 0))
+        let advertised = advertising.map { GossipAddress(host: $0, port: transport.localAddress.port) }
+        let options = GossipNode.Options(name: name, advertiseAddress: advertised, metadata: ["node": name], seeds: seeds,
                                          keyring: try key.map { try Keyring(keys: [$0]) })
         var logger = Logger(label: "test.\(name)")
         logger.logLevel = .warning
@@ -66,6 +70,37 @@ import Testing
         }
         #expect(try metrics.expectCounter("herald_gossip_authentication_failures_total").totalValue == 0)
         #expect(try metrics.expectCounter("herald_gossip_packets_received_total", [("transport", "tcp")]).totalValue > 0)
+    }
+
+    /// The speaker's default bind on an IPv6-primary node: `[::]` when it is reached at an IPv6 address
+    /// (an IPv4 socket would never hear its peers), `0.0.0.0` otherwise.
+    @Test func theDefaultBindFollowsTheAdvertisedFamily() {
+        #expect(GossipAddress.wildcard(reachedAt: GossipAddress(host: "2001:db8::7", port: 7946), port: 7946).description == "[::]:7946")
+        #expect(GossipAddress.wildcard(reachedAt: GossipAddress(host: "192.0.2.7", port: 7946), port: 7946).description == "0.0.0.0:7946")
+        #expect(GossipAddress.wildcard(reachedAt: nil, port: 7000).description == "0.0.0.0:7000")
+    }
+
+    /// Two members bound to `[::]` and reached at ::1 join and probe each other: gossip works on a node whose
+    /// only address is IPv6.
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: "/proc/net/if_inet6"), "no IPv6 on this machine"))
+    func twoNodesJoinOverIPv6() async throws {
+        let metrics = TestMetrics()
+        let (a, transportA) = try await Self.node("node-a", key: Self.key, metrics: metrics, host: "::", advertising: "::1")
+        let seed = GossipAddress(host: "::1", port: transportA.localAddress.port)
+        let (b, _) = try await Self.node("node-b", key: Self.key, seeds: [seed], metrics: metrics, host: "::", advertising: "::1")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await a.run() }
+            group.addTask { try await b.run() }
+            defer { group.cancelAll() }
+            _ = try await waitFor("each to see the other alive over IPv6") {
+                let seenByA = await a.liveMembers.map(\.name), seenByB = await b.liveMembers.map(\.name)
+                return (seenByA.count == 2 && seenByB.count == 2 ? true : nil, "\(seenByA) \(seenByB)")
+            }
+            _ = try await waitFor("probes over UDP") {
+                let udp = (try? metrics.expectCounter("herald_gossip_packets_received_total", [("transport", "udp")]).totalValue) ?? 0
+                return (udp >= 4 ? true : nil, "udp packets: \(udp)")
+            }
+        }
     }
 
     @Test func packetsSealedWithAnotherKeyAreDroppedAndCounted() async throws {

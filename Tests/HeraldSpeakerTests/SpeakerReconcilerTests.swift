@@ -87,6 +87,16 @@ actor RecordingAnnouncer: AddressAnnouncer {
     static let ip = try! IPAddress(parsing: "192.0.2.10")
     static let nodes = ["node-a", "node-b", "node-c"]
 
+    /// An IP whose L2Advertisement allows only interfaces this speaker does not answer on is reported (the
+    /// reconciler turns it into an `AnnounceFailed` Event; the lab test checks that), not silently unanswered.
+    @Test func anIPRestrictedToInterfacesThisSpeakerLacksIsReported() throws {
+        let only9 = try IPAddress(parsing: "192.0.2.1"), some = try IPAddress(parsing: "192.0.2.2"), any = try IPAddress(parsing: "2001:db8::3")
+        let unmatched = InterfaceAnnouncer.unmatched([only9: ["eth9"], some: ["eth0", "eth9"], any: nil], interfaces: ["eth0", "eth1"])
+        #expect(Array(unmatched.keys) == [only9])
+        #expect(unmatched[only9] == "the L2Advertisement allows only eth9, and this speaker answers on eth0, eth1")
+        #expect(InterfaceAnnouncer.unmatched([some: ["eth0"]], interfaces: [])[some]?.hasSuffix("answers on no interface") == true)
+    }
+
     static func cluster(advertise: Bool = true, endpointsOn: [String] = ["node-a"], policy: String = "Cluster") async throws -> InMemoryKubeClient {
         let client = InMemoryKubeClient()
         _ = try await client.create(IPAddressPool(metadata: ObjectMeta(name: "web", namespace: "herald-system"), spec: .init(addresses: ["192.0.2.0/28"])))

@@ -12,11 +12,12 @@ struct LabTests {
 
     // MARK: Objects, as an operator writes them
 
-    func pool(_ name: String, _ addresses: [String], advertisement: String? = "{ipAddressPools: [NAME]}") -> String {
+    func pool(_ name: String, _ addresses: [String], advertisement: String? = "{ipAddressPools: [NAME]}",
+              namespace: String = "herald-system") -> String {
         var yaml = """
             apiVersion: metallb.io/v1beta1
             kind: IPAddressPool
-            metadata: {name: \(name), namespace: herald-system}
+            metadata: {name: \(name), namespace: \(namespace)}
             spec: {addresses: [\(addresses.joined(separator: ", "))]}
             """
         if let advertisement {
@@ -25,7 +26,7 @@ struct LabTests {
                 ---
                 apiVersion: metallb.io/v1beta1
                 kind: L2Advertisement
-                metadata: {name: \(name), namespace: herald-system}
+                metadata: {name: \(name), namespace: \(namespace)}
                 spec: \(advertisement.replacingOccurrences(of: "NAME", with: name))
                 """
         }
@@ -74,9 +75,9 @@ struct LabTests {
     }
 
     /// Waits until the Service's ServiceL2Status objects name exactly `nodes`.
-    func waitForStatus(of service: String, naming nodes: [String]) async throws {
+    func waitForStatus(of service: String, naming nodes: [String], namespace: String = "herald-system") async throws {
         _ = try await waitFor("ServiceL2Status of \(service) naming \(nodes)", limit: .seconds(30), interval: .milliseconds(200)) {
-            let output = try await lab.kubectl("get", "servicel2statuses", "-n", "herald-system", "-l", "metallb.io/service-name=\(service)",
+            let output = try await lab.kubectl("get", "servicel2statuses", "-n", namespace, "-l", "metallb.io/service-name=\(service)",
                                                "-o", "jsonpath={range .items[*]}{.status.node} {end}", check: false).output
             let named = output.split(separator: " ").map(String.init).sorted()
             return (named == nodes.sorted() ? named : nil, output)
@@ -165,6 +166,13 @@ struct LabTests {
         #expect(try await lab.ingress("eth") == "203.0.113.222")
         try await lab.waitForOwner("203.0.113.220", "node-1")
         for ip in ["203.0.113.221", "203.0.113.222"] { #expect(try await lab.owner(ip) == nil, "\(ip) is answered") }
+        // The owner of the eth9-only IP says why nobody answers, where `kubectl describe svc` shows it.
+        let event = try await waitFor("an AnnounceFailed Event on eth", limit: .seconds(20), interval: .milliseconds(200)) {
+            let messages = try await lab.kubectl("get", "events", "-n", "default", "--field-selector", "reason=AnnounceFailed,involvedObject.name=eth",
+                                                 "-o", "jsonpath={.items[*].message}").output
+            return (messages.isEmpty ? nil : messages, messages)
+        }
+        #expect(event.contains("203.0.113.222") && event.contains("allows only eth9") && event.contains("answers on eth0"), "\(event)")
         try await lab.lab("speaker", "kill", "node-1")
         // node-1 gone: nobody else is selected, so nobody answers.
         try await lab.waitForOwner("203.0.113.220", nil, limit: .seconds(5))

@@ -50,7 +50,8 @@ int CLinuxNet_enter_network_namespace(const char *path);
 /// An O_CLOEXEC descriptor of the calling thread's network namespace, to enter later from another thread.
 int CLinuxNet_current_network_namespace(void);
 
-/// setns(fd, CLONE_NEWNET) for a descriptor from CLinuxNet_current_network_namespace.
+/// setns(fd, CLONE_NEWNET) for a descriptor from CLinuxNet_current_network_namespace; 0 without a call when
+/// the thread is in that namespace already (setns needs CAP_SYS_ADMIN even then).
 int CLinuxNet_enter_network_namespace_fd(int fd);
 
 extern const int CLinuxNet_PACKET_HOST;

@@ -174,7 +174,7 @@ public actor AllocationController: ServiceLifecycle.Service {
 
     private func handle(_ item: Work) async {
         defer {
-            metrics.updatePools(from: allocator)
+            metrics.updatePools(from: leading && ready ? allocator : nil)
             metrics.pendingWrites.record(pendingWrites.count)
         }
         metrics.work(item)

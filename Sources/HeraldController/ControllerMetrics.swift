@@ -65,10 +65,14 @@ struct ControllerMetrics {
         workHandled[kind]?.increment()
     }
 
-    /// Sets the pool gauges from the allocator; drops those of pools that are gone.
-    mutating func updatePools(from allocator: Allocator) {
+    /// Sets the pool gauges from the allocator; drops those of pools that are gone, and all of them when
+    /// `allocator` is nil: a replica that does not lead (or has not rebuilt its state since it took the Lease)
+    /// would otherwise go on publishing what it last knew, and a dashboard summing over replicas would count
+    /// an address twice.
+    mutating func updatePools(from allocator: Allocator?) {
         var seen: Set<PoolFamily> = []
-        for pool in allocator.pools {
+        for pool in allocator?.pools ?? [] {
+            guard let allocator else { break }
             guard let statistics = allocator.statistics(of: pool.name) else { continue }
             for (family, total) in statistics.capacity {
                 let key = PoolFamily(pool: pool.name, family: family)

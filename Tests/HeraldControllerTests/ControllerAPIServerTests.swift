@@ -3,6 +3,8 @@ import HeraldController
 import HeraldTestSupport
 import KubeAPI
 import Logging
+import MetricsTestKit
+import Metrics
 import ServiceLifecycle
 import ServiceLifecycleTestKit
 import Testing
@@ -54,11 +56,12 @@ struct ControllerAPIServerTests {
         await client.shutdown()
     }
 
-    func controller(_ identity: String = "test", leaderElection: LeaderElector.Timing? = nil) -> AllocationController {
+    func controller(_ identity: String = "test", leaderElection: LeaderElector.Timing? = nil,
+                    metrics: any MetricsFactory = MetricsSystem.factory) -> AllocationController {
         var logger = Logger(label: "test.controller.\(identity)")
         logger.logLevel = .warning
         return AllocationController(client: client, options: .init(namespace: poolNamespace, leaderElection: leaderElection, identity: identity),
-                                    logger: logger)
+                                    logger: logger, metricsFactory: metrics)
     }
 
     func pool(_ name: String, _ addresses: [String], autoAssign: Bool? = nil, avoidBuggyIPs: Bool? = nil,
@@ -173,6 +176,40 @@ struct ControllerAPIServerTests {
                 #expect(try await ingress("y").count == 1)
                 stopSecond.triggerGracefulShutdown()
                 try await secondRun.value
+            }
+        }
+    }
+
+    /// A replica whose Lease another holder took stops publishing the pool gauges (they would go stale: it
+    /// no longer reconciles), and publishes them again once it leads and has rebuilt its state.
+    @Test func aReplicaThatLosesTheLeaseStopsPublishingPoolGauges() async throws {
+        try await scenario {
+            try await pool("web", ["192.0.2.140-192.0.2.143"])
+            let timing = LeaderElector.Timing(leaseDuration: .seconds(3), renewDeadline: .seconds(2), retryPeriod: .milliseconds(200))
+            let metrics = TestMetrics()
+            let web: [(String, String)] = [("pool", "web"), ("family", "IPv4")]
+            try await running(controller("replica-a", leaderElection: timing, metrics: metrics)) {
+                try await service("x")
+                _ = try await ingress("x")
+                _ = try await waitFor("the leader's pool gauge") {
+                    let inUse = try? metrics.expectGauge("herald_allocator_addresses_in_use", web).lastValue
+                    return (inUse == 1 ? true : nil, "\(String(describing: inUse))")
+                }
+                // Another replica holds the Lease now (as after this one was cut off from the apiserver).
+                var lease = try await client.get(Lease.self, namespace: poolNamespace, name: "herald-controller")
+                lease.spec?.holderIdentity = "replica-elsewhere"
+                lease.spec?.renewTime = Timestamps.microTime()
+                _ = try await client.replace(lease)
+                _ = try await waitFor("the follower to drop its pool gauges", limit: .seconds(10)) {
+                    let leader = try? metrics.expectGauge("herald_controller_leader").lastValue
+                    let inUse = try? metrics.expectGauge("herald_allocator_addresses_in_use", web).lastValue
+                    return (leader == 0 && inUse == nil ? true : nil, "leader \(String(describing: leader)), in use \(String(describing: inUse))")
+                }
+                // The intruder never renews: the Lease expires, this replica leads again and publishes again.
+                _ = try await waitFor("the gauges back with the lead", limit: .seconds(15)) {
+                    let inUse = try? metrics.expectGauge("herald_allocator_addresses_in_use", web).lastValue
+                    return (inUse == 1 ? true : nil, "\(String(describing: inUse))")
+                }
             }
         }
     }

@@ -5,7 +5,7 @@ public import KubeAPI
 /// The Kubernetes options both executables take: where the API is, where Herald's configuration lives, which
 /// Services are Herald's.
 public struct KubernetesOptions: ParsableArguments {
-    @Option(help: "A kubeconfig file (default: KUBECONFIG, then in-cluster, then ~/.kube/config).")
+    @Option(help: "A kubeconfig file (default: KUBECONFIG, its files merged as kubectl does; then in-cluster; then ~/.kube/config).")
     public var kubeconfig: String?
 
     @Option(help: "The namespace of the IPAddressPools and L2Advertisements, the controller's leader Lease, the speakers' pods and ServiceL2Statuses (default: POD_NAMESPACE, else herald-system).")

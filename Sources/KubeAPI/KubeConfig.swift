@@ -48,8 +48,12 @@ public struct KubeConfig: Sendable, Equatable {
     /// running in a pod, else `~/.kube/config`.
     public static func resolve(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws(KubeConfigError) -> KubeConfig {
         if let path { return try load(file: path) }
-        if let list = environment["KUBECONFIG"], let first = list.split(separator: ":").first {
-            return try load(file: String(first))
+        if let list = environment["KUBECONFIG"], !list.isEmpty {
+            // As kubectl: the files that exist, merged; the first to name a context, cluster or user wins.
+            let paths = list.split(separator: ":").map(String.init)
+            let existing = paths.filter { FileManager.default.fileExists(atPath: $0) }
+            guard !existing.isEmpty else { throw KubeConfigError("KUBECONFIG=\(list): no such file") }
+            return existing.count == 1 ? try load(file: existing[0]) : try load(files: existing)
         }
         if environment["KUBERNETES_SERVICE_HOST"] != nil { return try inCluster(environment: environment) }
         let home = environment["HOME"] ?? NSHomeDirectory()
@@ -93,10 +97,54 @@ public struct KubeConfig: Sendable, Equatable {
     // MARK: Parsing
 
     /// Parses kubeconfig YAML; relative file paths are taken from `directory`, as kubectl does.
+    /// Several kubeconfig files merged as kubectl merges the files of `KUBECONFIG`: `current-context` from the
+    /// first file that sets it, and each context, cluster and user from the first file that names it (file
+    /// paths in an entry are relative to the entry's own file).
+    public static func load(files paths: [String]) throws(KubeConfigError) -> KubeConfig {
+        var merged: [String: Any] = [:]
+        for path in paths {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw KubeConfigError("kubeconfig \(path): cannot be read")
+            }
+            let root: [String: Any]
+            do { root = try document(text) } catch { throw KubeConfigError("kubeconfig \(path): \(error.description)") }
+            let directory = (path as NSString).deletingLastPathComponent
+            if merged["current-context"] as? String ?? "" == "", let current = root["current-context"] as? String {
+                merged["current-context"] = current
+            }
+            for (list, field) in [("contexts", "context"), ("clusters", "cluster"), ("users", "user")] {
+                var entries = merged[list] as? [Any] ?? []
+                let known = Set(entries.compactMap { ($0 as? [String: Any])?["name"] as? String })
+                for case var entry as [String: Any] in root[list] as? [Any] ?? [] {
+                    guard let name = entry["name"] as? String, !known.contains(name) else { continue }
+                    if var body = entry[field] as? [String: Any] {
+                        for key in ["certificate-authority", "client-certificate", "client-key", "tokenFile"] {
+                            if let file = body[key] as? String { body[key] = absolute(file, directory.isEmpty ? "." : directory) }
+                        }
+                        entry[field] = body
+                    }
+                    entries.append(entry)
+                }
+                merged[list] = entries
+            }
+        }
+        do { return try parse(root: merged, relativeTo: ".") } catch {
+            throw KubeConfigError("kubeconfig \(paths.joined(separator: ":")): \(error.description)")
+        }
+    }
+
     public static func parse(yaml text: String, relativeTo directory: String) throws(KubeConfigError) -> KubeConfig {
+        try parse(root: try document(text), relativeTo: directory)
+    }
+
+    private static func document(_ text: String) throws(KubeConfigError) -> [String: Any] {
         let document: Any?
         do { document = try Yams.load(yaml: text) } catch { throw KubeConfigError("not YAML: \(error)") }
         guard let root = document as? [String: Any] else { throw KubeConfigError("not a kubeconfig (expected a mapping at the top)") }
+        return root
+    }
+
+    private static func parse(root: [String: Any], relativeTo directory: String) throws(KubeConfigError) -> KubeConfig {
         let contextName: String
         if let current = root["current-context"] as? String, !current.isEmpty {
             contextName = current

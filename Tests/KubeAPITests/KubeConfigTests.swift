@@ -81,6 +81,39 @@ import Testing
         #expect(config.currentToken() == "token-2")
     }
 
+    /// `KUBECONFIG=a:b` as kubectl reads it: files that do not exist are skipped, the first current-context
+    /// wins, each entry comes from the first file that names it, and a file path in an entry is relative to
+    /// that entry's file.
+    @Test func kubeconfigListsAreMergedAsKubectlMergesThem() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("herald-kc-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("b"), withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: root) }
+        try "CA-B".write(to: root.appendingPathComponent("b/ca.crt"), atomically: true, encoding: .utf8)
+        // a: the current context and its user; its cluster entry is shadowed by nothing, b's "lab" by a's.
+        try """
+            current-context: mine
+            contexts: [{name: mine, context: {cluster: lab, user: me, namespace: team}}]
+            users: [{name: me, user: {token: from-a}}]
+            """.write(to: root.appendingPathComponent("a.yaml"), atomically: true, encoding: .utf8)
+        try """
+            current-context: theirs
+            contexts: [{name: mine, context: {cluster: other, user: other}}]
+            clusters: [{name: lab, cluster: {server: "https://203.0.113.1:6443", certificate-authority: ca.crt}}]
+            users: [{name: me, user: {token: from-b}}]
+            """.write(to: root.appendingPathComponent("b/b.yaml"), atomically: true, encoding: .utf8)
+        let list = ["/nonexistent/config", root.appendingPathComponent("a.yaml").path, root.appendingPathComponent("b/b.yaml").path]
+        let config = try KubeConfig.resolve(path: nil, environment: ["KUBECONFIG": list.joined(separator: ":")])
+        #expect(config.server == "https://203.0.113.1:6443")
+        #expect(config.namespace == "team")
+        #expect(config.currentToken() == "from-a")
+        #expect(config.certificateAuthority == Array("CA-B".utf8))
+        #expect {
+            try KubeConfig.resolve(path: nil, environment: ["KUBECONFIG": "/nonexistent/a:/nonexistent/b"])
+        } throws: { error in
+            "\(error)".contains("no such file")
+        }
+    }
+
     @Test func noConfigurationAnywhereSaysWhatToDo() {
         #expect {
             try KubeConfig.resolve(path: nil, environment: ["HOME": "/nonexistent"])

@@ -14,6 +14,7 @@
 #include <sys/time.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -130,6 +131,10 @@ int CLinuxNet_enter_network_namespace(const char *path) {
     errno = saved;
     return result;
 }
+int CLinuxNet_set_thread_name(const char *name) {
+    return prctl(PR_SET_NAME, name, 0, 0, 0);
+}
+
 int CLinuxNet_current_network_namespace(void) {
     return open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
 }

@@ -144,6 +144,9 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
                 for await claim in self.announcer.claims { await self.handle(claim) }
             }
             group.addTask {
+                for await _ in self.announcer.interfaceChanges { await self.interfacesChanged() }
+            }
+            group.addTask {
                 await self.untilListed()
                 try? await Task.sleep(for: self.options.joinGrace)
                 await self.joinGraceEnded()
@@ -281,8 +284,10 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
     private func publishStatuses() async {
         guard !statusesClosed else { return }
         var entries: [ServiceKey: Set<String>] = [:]
+        let present = Set(announcer.interfaceNames)
         for (ip, interfaces) in announced {
-            let names = interfaces ?? Set(announcer.interfaceNames)
+            // The interfaces it is answered on: an L2Advertisement may name some this node does not have.
+            let names = interfaces?.intersection(present) ?? present
             for service in plan[ip]?.services ?? [] { entries[service, default: []].formUnion(names) }
         }
         await statuses.publish(entries.mapValues { $0.sorted() }, liveNodes: liveMembers,
@@ -387,19 +392,30 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         }
         metrics.gained.increment(by: gained.count)
         metrics.lost.increment(by: lost.count)
-        let failures = await announcer.apply(desired)
+        await record(failures: await announcer.apply(desired))
+        announced = desired
+        lastDefence = lastDefence.filter { desired[$0.key] != nil }
+        claimedByLiveSpeaker = claimedByLiveSpeaker.filter { desired[$0.key] != nil }
+        metrics.announced.record(desired.count)
+        await publishStatuses()
+    }
+
+    /// Once per IP that newly cannot be announced: a log line, and the Services' Events say why nobody answers.
+    private func record(failures: [IPAddress: String]) async {
         metrics.announceFailures.increment(by: failures.count)
-        // Once per IP that newly cannot be announced: the Services' Events say why nobody answers.
         for (ip, why) in failures.sorted(by: { $0.key < $1.key }) where failed[ip] != why {
             logger.error("cannot announce", metadata: ["ip": "\(ip)", "error": "\(why)"])
             await post(.warning, reason: "AnnounceFailed", message: "node \"\(options.nodeName)\" owns \(ip) but cannot announce it: \(why)",
                        on: plan[ip]?.services ?? [])
         }
         failed = failures
-        announced = desired
-        lastDefence = lastDefence.filter { desired[$0.key] != nil }
-        claimedByLiveSpeaker = claimedByLiveSpeaker.filter { desired[$0.key] != nil }
-        metrics.announced.record(desired.count)
+    }
+
+    /// An interface came or went: what could not be announced may be now (the announcer has given the new
+    /// responder its share already), and the statuses list the interfaces.
+    private func interfacesChanged() async {
+        guard !stopping else { return }
+        await record(failures: await announcer.apply(announced))
         await publishStatuses()
     }
 

@@ -57,6 +57,18 @@ public struct TwoHostLab: Sendable {
         }
     }
 
+    /// Another veth pair between the two hosts, `name` on the speaker (no address: the speaker needs none) and
+    /// `peer` on the client with `clientAddress`/24, both up. Returns the speaker end's MAC.
+    @discardableResult
+    public func addLink(_ name: String, peer: String, clientAddress: String) async throws -> String {
+        try await Command.run(["ip", "link", "add", name, "netns", speaker, "type", "veth", "peer", "name", peer, "netns", client])
+        try await Command.run(["ip", "-n", client, "addr", "add", "\(clientAddress)/24", "dev", peer])
+        try await Command.run(["ip", "-n", client, "link", "set", peer, "up"])
+        try await Command.run(["ip", "-n", speaker, "link", "set", name, "up"])
+        let output = try await Command.run(["ip", "-n", speaker, "-br", "link", "show", name]).output
+        return String(output.split(separator: " ", omittingEmptySubsequences: true)[2]).lowercased()
+    }
+
     public func deleteLink() async throws {
         try await Command.run(["ip", "-n", speaker, "link", "del", speakerInterface])
     }

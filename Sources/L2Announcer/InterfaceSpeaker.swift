@@ -170,9 +170,16 @@ public final class InterfaceSpeaker: Service, Sendable {
         if table.contains(ip) { gained.yield(ip) }
     }
 
+    /// Ends `run()` as a graceful shutdown would: stops answering and closes the socket and its thread (the
+    /// interface is gone for good).
+    public func stop() {
+        gained.finish()
+    }
+
     public func run() async throws {
         let reader = ReaderThread()
-        if let error = reader.start({ [self] in receiveLoop(reader) }) {
+        // Named for top -H and /proc/PID/task/*/comm: one "rx-IFACE" thread per interface answered on.
+        if let error = reader.start(named: "rx-\(interfaceName)", { [self] in receiveLoop(reader) }) {
             throw SpeakerError("cannot start the receive thread for \(interfaceName): \(SocketError("pthread_create", errno: error))")
         }
         await withDiscardingTaskGroup { group in

@@ -1,3 +1,4 @@
+import CLinuxNet
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -19,11 +20,13 @@ final class ReaderThread: Sendable {
 
     /// Starts `body` on a new thread; `body` should return soon after `shouldStop` turns true. Returns the
     /// error number when no thread could be made (a thread limit reached).
-    func start(_ body: @escaping @Sendable () -> Void) -> Int32? {
-        let task = Unmanaged.passRetained(Job(body: body, done: finish)).toOpaque()
+    /// `name` (at most 15 bytes are kept) is what `top -H` and /proc/PID/task/TID/comm show.
+    func start(named name: String, _ body: @escaping @Sendable () -> Void) -> Int32? {
+        let task = Unmanaged.passRetained(Job(name: String(decoding: name.utf8.prefix(15), as: UTF8.self), body: body, done: finish)).toOpaque()
         var thread = pthread_t()
         let result = pthread_create(&thread, nil, { argument in
             let job = Unmanaged<Job>.fromOpaque(argument!).takeRetainedValue()
+            _ = CLinuxNet_set_thread_name(job.name)
             job.body()
             job.done.finish()
             return nil
@@ -44,9 +47,11 @@ final class ReaderThread: Sendable {
     }
 
     private final class Job: @unchecked Sendable {
+        let name: String
         let body: @Sendable () -> Void
         let done: AsyncStream<Void>.Continuation
-        init(body: @escaping @Sendable () -> Void, done: AsyncStream<Void>.Continuation) {
+        init(name: String, body: @escaping @Sendable () -> Void, done: AsyncStream<Void>.Continuation) {
+            self.name = name
             self.body = body
             self.done = done
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import HeraldCommandSupport
 import HeraldCore
+import HeraldSpeaker
 import L2Announcer
 import Logging
 import Metrics
@@ -35,22 +36,18 @@ struct AnnounceCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap(label: "herald-speaker")
-        let speakers = try layerTwo.makeSpeakers(logger: logger)
-        let names = speakers.map(\.interfaceName)
-        do {
-            for speaker in speakers {
-                for ip in ips { try speaker.announce(try IPAddress(parsing: ip)) }
-            }
-        } catch {
+        let announcer = try layerTwo.makeAnnouncer(logger: logger)
+        let desired = Dictionary(uniqueKeysWithValues: try Set(ips.map { try IPAddress(parsing: $0) }).map { ($0, Set<String>?.none) })
+        let failures = await announcer.apply(desired)
+        if let (ip, why) = failures.sorted(by: { $0.key < $1.key }).first {
             // Leave nothing behind (multicast groups, proxy entries) when one address cannot be announced.
-            for speaker in speakers { for ip in speaker.announced { speaker.withdraw(ip) } }
-            throw StartupError("\(error)")
+            _ = await announcer.apply([:])
+            throw StartupError("cannot announce \(ip): \(why)")
         }
-        logger.notice("ready", metadata: ["interfaces": "\(names)", "ips": "\(ips)"])
-        let group = ServiceGroup(configuration: .init(services: speakers.map { .init(service: $0) },
+        logger.notice("ready", metadata: ["interfaces": "\(announcer.interfaceNames)", "ips": "\(ips)"])
+        let group = ServiceGroup(configuration: .init(services: [.init(service: announcer)],
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         logger.notice("stopped")
     }
 }
-

@@ -1,5 +1,6 @@
 import ArgumentParser
 import HeraldCommandSupport
+import HeraldSpeaker
 import L2Announcer
 import Logging
 import Metrics
@@ -7,7 +8,7 @@ import Metrics
 /// The Layer 2 options `run` and `announce` share: which interfaces, when to announce, who answers NDP.
 struct LayerTwoOptions: ParsableArguments {
     @Option(name: .customLong("interface"),
-            help: "An interface to answer on (repeatable). Default: every interface that is up, not loopback, and has a MAC.")
+            help: "An interface to answer on (repeatable). Default: every interface that is up, not loopback, has a MAC and is not named like a container or CNI link, followed as interfaces come and go.")
     var interfaces: [String] = []
 
     @Option(name: .customLong("interfaces"), help: "Comma-separated interfaces to answer on (the same as repeating --interface).")
@@ -33,24 +34,32 @@ struct LayerTwoOptions: ParsableArguments {
     }
 
     /// One responder per interface, its socket opened now so a missing interface or privilege fails at start.
-    func makeSpeakers(logger: Logger) throws -> [InterfaceSpeaker] {
-        var names = interfaces + (interfaceList ?? "").split(separator: ",").map(String.init).filter { !$0.isEmpty }
+    /// Without named interfaces, every announceable interface now, and the set follows the node's links.
+    func makeAnnouncer(logger: Logger) throws -> InterfaceAnnouncer {
+        let named = interfaces + (interfaceList ?? "").split(separator: ",").map(String.init).filter { !$0.isEmpty }
+        var names = named
         if names.isEmpty {
             do { names = try InterfaceDirectory.all().filter(\.isAnnounceable).map(\.name) } catch {
                 throw StartupError("cannot list interfaces: \(error)")
             }
             guard !names.isEmpty else { throw StartupError("no interface is up with a MAC address; name one with --interface") }
         }
+        let make = speakerFactory(logger: logger)
+        let speakers = try names.map { name in
+            do { return try make(name) } catch { throw StartupError("cannot answer on \(name): \(error)") }
+        }
+        let discovery = named.isEmpty ? InterfaceAnnouncer.Discovery(
+            list: { try InterfaceDirectory.all().map { (name: $0.name, announceable: $0.isAnnounceable) } }, make: make) : nil
+        return InterfaceAnnouncer(speakers: speakers, discovery: discovery, logger: logger)
+    }
+
+    private func speakerFactory(logger: Logger) -> @Sendable (String) throws -> InterfaceSpeaker {
         let schedule = AnnouncementSchedule(milliseconds: announceSchedule)!
         let mode = InterfaceSpeaker.NDPMode(rawValue: ndpMode)!
-        return try names.map { name in
-            do {
-                return try InterfaceSpeaker(interfaceName: name, schedule: schedule, ndpMode: mode,
-                                            conflictProbeInterval: conflictProbeInterval > 0 ? .milliseconds(conflictProbeInterval) : nil,
-                                            logger: logger, metricsFactory: MetricsSystem.factory)
-            } catch {
-                throw StartupError("cannot answer on \(name): \(error)")
-            }
+        let probes: Duration? = conflictProbeInterval > 0 ? .milliseconds(conflictProbeInterval) : nil
+        return { name in
+            try InterfaceSpeaker(interfaceName: name, schedule: schedule, ndpMode: mode, conflictProbeInterval: probes,
+                                 logger: logger, metricsFactory: MetricsSystem.factory)
         }
     }
 }

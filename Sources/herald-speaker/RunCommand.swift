@@ -91,7 +91,7 @@ struct RunCommand: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let (_, client) = try kubernetes.client()
-        let speakers = try layerTwo.makeSpeakers(logger: logger)
+        let announcer = try layerTwo.makeAnnouncer(logger: logger)
         let keyring = try gossip.loadKeyring()
         if keyring == nil { logger.warning("gossip is in plaintext (--insecure-gossip): anyone on the network can join or forge it") }
         let transport: NIOGossipTransport
@@ -101,17 +101,17 @@ struct RunCommand: AsyncParsableCommand {
         }
         let membership = GossipNode(
             options: .init(name: node, advertiseAddress: try advertiseAddress(),
-                           metadata: ["node": node, SpeakerMetadata.macs: speakers.compactMap { $0.interface.mac?.description }.joined(separator: ",")],
+                           metadata: ["node": node, SpeakerMetadata.macs: announcer.speakers.compactMap { $0.interface.mac?.description }.joined(separator: ",")],
                            seeds: try gossip.seeds(),
                            configuration: gossip.configuration, keyring: keyring),
             transport: transport, logger: logger)
         let readiness = Readiness()
         let reconciler = SpeakerReconciler(
-            client: client, membership: membership, announcer: InterfaceAnnouncer(speakers: speakers, logger: logger),
+            client: client, membership: membership, announcer: announcer,
             options: .init(nodeName: node, namespace: kubernetes.namespace, loadBalancerClass: kubernetes.lbClass), logger: logger, readiness: readiness)
         // Shut down in reverse: gossip first (the member leaves and its successors take over), then the
         // reconciler (it keeps answering for its hand-over delay, then withdraws), then the responders.
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = speakers.map { .init(service: $0) }
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: announcer)]
         if let labels = peerLabels, !labels.isEmpty {
             let fixed = try gossip.seeds()
             services.append(.init(service: PeerDiscovery(
@@ -129,7 +129,7 @@ struct RunCommand: AsyncParsableCommand {
         // Gossip joins once the API objects are listed (GossipAfterListing), and stops first on SIGTERM.
         services.append(.init(service: GossipAfterListing(reconciler: reconciler, member: membership, logger: logger)))
         logger.notice("starting", metadata: [
-            "node": "\(node)", "interfaces": "\(speakers.map(\.interfaceName))", "gossip": "\(transport.localAddress)",
+            "node": "\(node)", "interfaces": "\(announcer.interfaceNames)", "gossip": "\(transport.localAddress)",
             "peers": "\(gossip.peerList)",
         ])
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

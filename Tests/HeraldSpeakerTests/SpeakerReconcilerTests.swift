@@ -8,6 +8,7 @@ import L2Announcer
 import Logging
 import ServiceLifecycle
 import ServiceLifecycleTestKit
+import Synchronization
 import Testing
 
 /// A membership the test sets by hand; each speaker gets a view of its own, as each has its own GossipNode.
@@ -62,14 +63,26 @@ actor RecordingAnnouncer: AddressAnnouncer {
     private(set) var reannounced: [IPAddress] = []
     nonisolated let claims: AsyncStream<ForeignClaim>
     private nonisolated let claimed: AsyncStream<ForeignClaim>.Continuation
+    nonisolated let interfaceChanges: AsyncStream<[String]>
+    private nonisolated let interfacesChanged: AsyncStream<[String]>.Continuation
+    private nonisolated let names = Mutex(["eth0"])
 
-    init() { (claims, claimed) = AsyncStream.makeStream(of: ForeignClaim.self) }
+    init() {
+        (claims, claimed) = AsyncStream.makeStream(of: ForeignClaim.self)
+        (interfaceChanges, interfacesChanged) = AsyncStream.makeStream(of: [String].self)
+    }
+
+    /// Plays an interface coming or going on the node.
+    nonisolated func setInterfaces(_ new: [String]) {
+        names.withLock { $0 = new }
+        interfacesChanged.yield(new)
+    }
 
     nonisolated func claim(_ ip: IPAddress, by mac: MACAddress) { claimed.yield(ForeignClaim(ip: ip, mac: mac, interface: "eth0")) }
 
     func reannounce(_ ip: IPAddress) { reannounced.append(ip) }
 
-    nonisolated var interfaceNames: [String] { ["eth0"] }
+    nonisolated var interfaceNames: [String] { names.withLock { $0 } }
 
     private(set) var watched: Set<IPAddress> = []
 
@@ -316,6 +329,26 @@ actor RecordingAnnouncer: AddressAnnouncer {
         }
         // Stopped gracefully, each node removed its own.
         #expect(try await Self.statuses(client).isEmpty)
+    }
+
+    /// An interface that appears on the owner (the announcer starts a responder on it) shows in the
+    /// ServiceL2Status without any change to the API objects.
+    @Test func aNewInterfaceOnTheOwnerShowsInTheStatus() async throws {
+        let client = try await Self.cluster()
+        let membership = ScriptedMembership(Set(Self.nodes))
+        let speakers = await Self.speakers(client, membership)
+        let owner = try #require(speakers.first { $0.name == ElectionRanking.rank(Self.nodes, for: Self.ip)[0] })
+        try await Self.running(speakers) {
+            _ = try await waitFor("the owner's ServiceL2Status on eth0", limit: .seconds(10), interval: .milliseconds(20)) {
+                let now = try await Self.statuses(client)
+                return (now == ["\(owner.name) default/shop [\"eth0\"]"] ? true : nil, "\(now)")
+            }
+            owner.announcer.setInterfaces(["eth0", "eth1"])
+            _ = try await waitFor("the status to list eth1 too", limit: .seconds(10), interval: .milliseconds(20)) {
+                let now = try await Self.statuses(client)
+                return (now == ["\(owner.name) default/shop [\"eth0\", \"eth1\"]"] ? true : nil, "\(now)")
+            }
+        }
     }
 
     @Test func aPoolWithoutAnL2AdvertisementIsNotAnnouncedUntilOneSelectsIt() async throws {

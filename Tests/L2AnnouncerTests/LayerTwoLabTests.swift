@@ -185,6 +185,51 @@ struct LayerTwoLabTests {
         }
     }
 
+    /// Without `--interface` the speaker follows the node as MetalLB's does: an interface that appears is
+    /// answered on within seconds (with the addresses already announced), one that is deleted takes its
+    /// responder and thread with it, and links named like container veths are left out.
+    @Test func theDefaultInterfacesFollowTheNode() async throws {
+        try await TwoHostLab.with(suffix: "follow") { lab in
+            let mac1 = try await lab.addLink("lan1", peer: "cli1", clientAddress: "198.51.100.2")
+            let speaker = try BackgroundProcess(["ip", "netns", "exec", lab.speaker, heraldSpeakerBinary!, "announce",
+                                                 "--ip", Self.owned, "--announce-schedule", "0", "--log-level", "debug"])
+            @Sendable func answer(on interface: String) async throws -> String? {
+                let result = try await lab.run(in: lab.client, ["arping", "-c", "1", "-w", "1", "-I", interface, Self.owned], check: false)
+                guard let line = result.output.split(separator: "\n").first(where: { $0.contains("reply from") }),
+                      let open = line.firstIndex(of: "["), let close = line.firstIndex(of: "]") else { return nil }
+                return line[line.index(after: open)..<close].lowercased()
+            }
+            @Sendable func threads() throws -> [String] {
+                let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(speaker.pid)/task")
+                return tasks.compactMap { try? String(contentsOfFile: "/proc/\(speaker.pid)/task/\($0)/comm", encoding: .utf8) }
+                    .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            }
+            _ = try await waitFor("an answer on lan1", limit: .seconds(10)) {
+                let got = try await answer(on: "cli1")
+                return (got == mac1 ? got : nil, "\(got ?? "nobody"); \(speaker.logText.suffix(300))")
+            }
+            #expect(try await answer(on: lab.clientInterface) == nil, "answered on veth-s, a name the defaults leave out")
+            let named = try threads()
+            #expect(named.contains("rx-lan1") && !named.contains("rx-veth-s"), "\(named)")
+
+            let mac2 = try await lab.addLink("lan2", peer: "cli2", clientAddress: "203.0.113.2")
+            _ = try await waitFor("an answer on the new lan2", limit: .seconds(10)) {
+                let got = try await answer(on: "cli2")
+                return (got == mac2 ? got : nil, got ?? "nobody")
+            }
+            #expect(speaker.logText.contains("new interface; answering on it"), "\(speaker.logText.suffix(500))")
+
+            try await lab.run(in: lab.speaker, ["ip", "link", "del", "lan2"])
+            _ = try await waitFor("lan2's responder thread to end", limit: .seconds(10)) {
+                let names = try threads()
+                return (!names.contains("rx-lan2") ? true : nil, "\(names)")
+            }
+            #expect(speaker.logText.contains("interface gone; its responder stopped"), "\(speaker.logText.suffix(500))")
+            #expect(try await answer(on: "cli1") == mac1, "lan1 still answers")
+            #expect(try await speaker.stop() == 0, "SIGTERM is a clean exit: \(speaker.logText.suffix(500))")
+        }
+    }
+
     /// The optional mode: the kernel answers through neighbour proxy entries that the speaker adds and removes.
     @Test func kernelProxyModeAddsAndRemovesProxyEntries() async throws {
         try await TwoHostLab.with(suffix: "proxy") { lab in

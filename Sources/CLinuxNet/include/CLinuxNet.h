@@ -47,6 +47,9 @@ int CLinuxNet_leave_ipv6_group(int fd, int ifindex, const uint8_t *group);
 /// Moves the calling thread into the network namespace at `path` (e.g. /run/netns/NAME): setns(CLONE_NEWNET).
 int CLinuxNet_enter_network_namespace(const char *path);
 
+/// Names the calling thread (prctl PR_SET_NAME; the first 15 bytes): what top -H and /proc/PID/task/TID/comm show.
+int CLinuxNet_set_thread_name(const char *name);
+
 /// An O_CLOEXEC descriptor of the calling thread's network namespace, to enter later from another thread.
 int CLinuxNet_current_network_namespace(void);
 

@@ -29,6 +29,9 @@ actor ServiceStatusPublisher {
     private var due = false
     private var sleeper: CheckedContinuation<Void, Never>?
     private var failing = false
+    /// The pass under way: passes never interleave (the last one at shutdown must not be undone by a pass of
+    /// the loop that started earlier from an older state and writes after it).
+    private var pass: Task<Bool, Never>?
 
     init(client: any KubeClient, namespace: String, nodeName: String, logger: Logger, resyncInterval: Duration = .seconds(30)) {
         self.client = client
@@ -91,8 +94,22 @@ actor ServiceStatusPublisher {
         due = false
     }
 
-    /// One pass; false when the apiserver refused or was away, or any write failed (the others still made).
+    /// One pass, after the one under way if any; false when the apiserver refused or was away, or any write
+    /// failed (the others still made).
     func converge() async -> Bool {
+        while let running = pass {
+            _ = await running.value
+            // Whoever wakes first clears it (the one that started it may not have run yet).
+            if pass == running { pass = nil }
+        }
+        let task = Task { await self.convergeOnce() }
+        pass = task
+        let result = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+        if pass == task { pass = nil }
+        return result
+    }
+
+    private func convergeOnce() async -> Bool {
         let existing: [ServiceL2Status]
         do { existing = try await client.list(ServiceL2Status.self, namespace: namespace).items } catch {
             return failed(error)

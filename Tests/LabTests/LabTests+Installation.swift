@@ -232,5 +232,27 @@ extension LabTests {
             }
             #expect(denied.isEmpty, "\(name) was denied something: \(denied.prefix(3))")
         }
+        // And the manifests grant exactly that, as the server reads them (so the lab cannot drift from them).
+        let rendered = try await lab.kubectl("apply", "-k", packageRoot.appendingPathComponent("manifests").path,
+                                             "--dry-run=server", "-o", "json").output
+        let list = try #require(try JSONSerialization.jsonObject(with: Data(rendered.utf8)) as? [String: Any])
+        func podSpec(_ kind: String) throws -> [String: Any] {
+            let items = list["items"] as? [[String: Any]] ?? []
+            let object = try #require(items.first { $0["kind"] as? String == kind }, "no \(kind) in manifests/")
+            return try #require(((object["spec"] as? [String: Any])?["template"] as? [String: Any])?["spec"] as? [String: Any])
+        }
+        func container(_ spec: [String: Any]) throws -> [String: Any] {
+            try #require((spec["containers"] as? [[String: Any]])?.first?["securityContext"] as? [String: Any])
+        }
+        let speaker = try podSpec("DaemonSet"), speakerContext = try container(speaker)
+        let speakerCapabilities = speakerContext["capabilities"] as? [String: Any]
+        #expect(speaker["hostNetwork"] as? Bool == true)
+        #expect(speakerCapabilities?["add"] as? [String] == ["NET_RAW"] && speakerCapabilities?["drop"] as? [String] == ["ALL"], "\(speakerContext)")
+        #expect(speakerContext["privileged"] as? Bool != true && speakerContext["allowPrivilegeEscalation"] as? Bool == false, "\(speakerContext)")
+        let controller = try podSpec("Deployment"), controllerContext = try container(controller)
+        let controllerCapabilities = controllerContext["capabilities"] as? [String: Any]
+        #expect(controllerCapabilities?["add"] == nil && controllerCapabilities?["drop"] as? [String] == ["ALL"], "\(controllerContext)")
+        #expect((controller["securityContext"] as? [String: Any])?["runAsNonRoot"] as? Bool == true)
+        #expect(controllerContext["readOnlyRootFilesystem"] as? Bool == true && controllerContext["allowPrivilegeEscalation"] as? Bool == false)
     }
 }

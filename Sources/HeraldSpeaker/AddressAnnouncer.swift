@@ -84,14 +84,24 @@ public final class InterfaceAnnouncer: AddressAnnouncer, Service {
 
     public func run() async throws {
         try await withThrowingDiscardingTaskGroup { group in
-            for speaker in initial { group.addTask { try await speaker.run() } }
+            for speaker in initial {
+                // A responder that cannot run ends the service (and the program) with its error, as at start.
+                group.addTask { [adding] in
+                    do { try await speaker.run() } catch {
+                        adding.finish()
+                        throw error
+                    }
+                }
+            }
             if let discovery {
                 group.addTask { await cancelWhenGracefulShutdown { await self.follow(discovery) } }
             }
             for await speaker in added.cancelOnGracefulShutdown() {
-                group.addTask { [logger] in
+                group.addTask {
                     do { try await speaker.run() } catch {
-                        logger.error("the responder stopped", metadata: ["interface": "\(speaker.interfaceName)", "error": "\(error)"])
+                        // Not listed as answered on; the next scan tries again.
+                        self.logger.error("the responder stopped", metadata: ["interface": "\(speaker.interfaceName)", "error": "\(error)"])
+                        self.detach(speaker)
                     }
                 }
             }
@@ -181,6 +191,16 @@ public final class InterfaceAnnouncer: AddressAnnouncer, Service {
         }
         state.withLock { $0.refused.formIntersection(names) }
         if changes { changed.yield(interfaceNames) }
+    }
+
+    /// Forgets a responder that stopped on its own.
+    private func detach(_ speaker: InterfaceSpeaker) {
+        let removed = state.withLock { state in
+            guard state.speakers[speaker.interfaceName] === speaker else { return false }
+            state.speakers.removeValue(forKey: speaker.interfaceName)
+            return true
+        }
+        if removed { changed.yield(interfaceNames) }
     }
 
     /// A new responder: claims reported, and what is announced and watched now taken up at once.

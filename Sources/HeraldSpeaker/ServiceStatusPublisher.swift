@@ -98,9 +98,11 @@ actor ServiceStatusPublisher {
     /// failed (the others still made).
     func converge() async -> Bool {
         while let running = pass {
-            _ = await running.value
+            // Cancelled (the bounded last pass at shutdown), the wait ends and so does the pass waited for.
+            _ = await withTaskCancellationHandler { await running.value } onCancel: { running.cancel() }
             // Whoever wakes first clears it (the one that started it may not have run yet).
             if pass == running { pass = nil }
+            if Task.isCancelled { return false }
         }
         let task = Task { await self.convergeOnce() }
         pass = task

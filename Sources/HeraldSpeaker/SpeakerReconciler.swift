@@ -75,6 +75,10 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
     private var announced: [IPAddress: Set<String>?] = [:]
     /// The IPs the announcer could not announce at the last apply, and why (each reported once).
     private var failed: [IPAddress: String] = [:]
+    /// The apply under way; the next waits for it.
+    private var applying: Task<Void, Never>?
+    /// The announcer's interfaces changed since the last apply.
+    private var announcerInterfacesChanged = false
     private var reportedProblems: Set<String> = []
     private var stopping = false
     /// Set while handing over: claims then end the hand-over of their IP early.
@@ -381,8 +385,23 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         }
     }
 
+    /// Makes `desired` what the node announces, after any apply under way: applies run in the order they were
+    /// asked for, so an older set can never land on the announcer after a newer one (each awaits the
+    /// announcer, and the actor runs other work meanwhile).
     private func apply(_ desired: [IPAddress: Set<String>?]) async {
-        guard desired != announced else { return }
+        let previous = applying
+        let task = Task {
+            await previous?.value
+            await self.applyNow(desired)
+        }
+        applying = task
+        await task.value
+    }
+
+    private func applyNow(_ desired: [IPAddress: Set<String>?]) async {
+        let interfacesChanged = announcerInterfacesChanged
+        announcerInterfacesChanged = false
+        guard desired != announced || interfacesChanged else { return }
         let gained = Set(desired.keys).subtracting(announced.keys), lost = Set(announced.keys).subtracting(desired.keys)
         for ip in lost.sorted() {
             logger.notice("ownership lost", metadata: ["ip": "\(ip)", "reason": "\(lossReason(ip))"])
@@ -403,7 +422,7 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
     /// Once per IP that newly cannot be announced: a log line, and the Services' Events say why nobody answers.
     private func record(failures: [IPAddress: String]) async {
         metrics.announceFailures.increment(by: failures.count)
-        for (ip, why) in failures.sorted(by: { $0.key < $1.key }) where failed[ip] != why {
+        for (ip, why) in failures.sorted(by: { $0.key < $1.key }) where failed[ip] == nil {
             logger.error("cannot announce", metadata: ["ip": "\(ip)", "error": "\(why)"])
             await post(.warning, reason: "AnnounceFailed", message: "node \"\(options.nodeName)\" owns \(ip) but cannot announce it: \(why)",
                        on: plan[ip]?.services ?? [])
@@ -411,12 +430,12 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         failed = failures
     }
 
-    /// An interface came or went: what could not be announced may be now (the announcer has given the new
-    /// responder its share already), and the statuses list the interfaces.
-    private func interfacesChanged() async {
-        guard !stopping else { return }
-        await record(failures: await announcer.apply(announced))
-        await publishStatuses()
+    /// An interface came or went (the announcer has given a new responder its share already): the next pass
+    /// applies even an unchanged set, so what could not be announced is looked at again and the statuses
+    /// list the interfaces. Through the pass loop, not an apply of its own, which could carry an older set.
+    private func interfacesChanged() {
+        announcerInterfacesChanged = true
+        changedContinuation.yield()
     }
 
     private func lossReason(_ ip: IPAddress) -> String {

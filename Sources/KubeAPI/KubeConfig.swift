@@ -106,6 +106,10 @@ public struct KubeConfig: Sendable, Equatable {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw KubeConfigError("kubeconfig \(path): cannot be read")
             }
+            // An empty file is an empty configuration, as kubectl reads it.
+            if text.split(separator: "\n").allSatisfy({ $0.trimmingCharacters(in: .whitespaces).hasPrefix("#") || $0.allSatisfy(\.isWhitespace) }) {
+                continue
+            }
             let root: [String: Any]
             do { root = try document(text) } catch { throw KubeConfigError("kubeconfig \(path): \(error.description)") }
             let directory = (path as NSString).deletingLastPathComponent

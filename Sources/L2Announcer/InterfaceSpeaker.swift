@@ -35,6 +35,8 @@ public final class InterfaceSpeaker: Service, Sendable {
     private let claimHandler = Mutex<(@Sendable (ForeignClaim) -> Void)?>(nil)
     /// Addresses not answered for whose claims are still reported, and probed: yielded in a conflict.
     private let watched = Mutex<Set<IPAddress>>([])
+    /// Set by `stop()`: the interface is gone, and its metric series go with it.
+    private let stopped = Mutex(false)
     let table = OwnershipTable()
     let metrics: L2Metrics
     let logger: Logger
@@ -173,6 +175,7 @@ public final class InterfaceSpeaker: Service, Sendable {
     /// Ends `run()` as a graceful shutdown would: stops answering and closes the socket and its thread (the
     /// interface is gone for good).
     public func stop() {
+        stopped.withLock { $0 = true }
         gained.finish()
     }
 
@@ -194,6 +197,7 @@ public final class InterfaceSpeaker: Service, Sendable {
         // Shutting down: stop answering before the socket goes, so nothing stale is said.
         for ip in table.all { withdraw(ip) }
         await reader.stop()
+        if stopped.withLock({ $0 }) { metrics.destroy() }
     }
 
     private func sendAnnouncements(of ip: IPAddress) async {

@@ -27,4 +27,13 @@ public struct L2Metrics: Sendable {
         })
         sendErrors = Counter(label: "herald_layer2_send_errors", dimensions: [("interface", interface)], factory: factory)
     }
+
+    /// Removes the interface's series: it is gone, and a node whose links come and go (pods' veths named
+    /// here) must not accumulate series.
+    func destroy() {
+        for counters in [requestsReceived, responsesSent, gratuitousSent, claimsSeen] { counters.values.forEach { $0.destroy() } }
+        dropped.values.forEach { $0.destroy() }
+        probesSent.destroy()
+        sendErrors.destroy()
+    }
 }

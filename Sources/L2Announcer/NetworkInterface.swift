@@ -37,8 +37,10 @@ public struct NetworkInterface: Hashable, Sendable {
     /// libvirt, LXC, Calico, Flannel, kube-proxy's IPVS dummy, CNI bridges and NodeLocal DNS. A node with a
     /// hundred pods would otherwise get a hundred packet sockets, each answering on a link no client is on.
     /// An interface named with `--interfaces` or in an L2Advertisement is used whatever its name.
-    public static let virtualPrefixes = ["docker", "cbr", "dummy", "virbr", "lxcbr", "veth", "cali", "tunl", "flannel",
-                                         "kube-ipvs", "cni", "nodelocaldns"]
+    /// Beyond MetalLB's list: `lxc` (MetalLB has `lxcbr`) also covers Cilium's per-pod links, and `cilium`
+    /// its host links, so pods starting and stopping do not start and stop responders.
+    public static let virtualPrefixes = ["docker", "cbr", "dummy", "virbr", "lxc", "veth", "cali", "tunl", "flannel",
+                                         "kube-ipvs", "cni", "nodelocaldns", "cilium"]
 }
 
 /// Reads interfaces and their addresses from the kernel.

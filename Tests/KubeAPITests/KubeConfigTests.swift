@@ -81,7 +81,7 @@ import Testing
         #expect(config.currentToken() == "token-2")
     }
 
-    /// `KUBECONFIG=a:b` as kubectl reads it: files that do not exist are skipped, the first current-context
+    /// `KUBECONFIG=a:b` as kubectl reads it: files that do not exist are skipped, an empty one is empty, the first current-context
     /// wins, each entry comes from the first file that names it, and a file path in an entry is relative to
     /// that entry's file.
     @Test func kubeconfigListsAreMergedAsKubectlMergesThem() throws {
@@ -101,7 +101,9 @@ import Testing
             clusters: [{name: lab, cluster: {server: "https://203.0.113.1:6443", certificate-authority: ca.crt}}]
             users: [{name: me, user: {token: from-b}}]
             """.write(to: root.appendingPathComponent("b/b.yaml"), atomically: true, encoding: .utf8)
-        let list = ["/nonexistent/config", root.appendingPathComponent("a.yaml").path, root.appendingPathComponent("b/b.yaml").path]
+        try "# nothing yet\n".write(to: root.appendingPathComponent("empty.yaml"), atomically: true, encoding: .utf8)
+        let list = ["/nonexistent/config", root.appendingPathComponent("empty.yaml").path, root.appendingPathComponent("a.yaml").path,
+                    root.appendingPathComponent("b/b.yaml").path]
         let config = try KubeConfig.resolve(path: nil, environment: ["KUBECONFIG": list.joined(separator: ":")])
         #expect(config.server == "https://203.0.113.1:6443")
         #expect(config.namespace == "team")

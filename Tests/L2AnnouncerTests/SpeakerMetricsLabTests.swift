@@ -43,4 +43,28 @@ struct SpeakerMetricsLabTests {
             #expect(speaker.announced.isEmpty, "graceful shutdown withdraws every address")
         }
     }
+
+    /// `stop()` (the interface was deleted) ends `run()`, withdraws, and removes the interface's series, so a
+    /// node whose links come and go does not pile up metrics.
+    @Test func aStoppedResponderTakesItsSeriesWithIt() async throws {
+        try await TwoHostLab.with(suffix: "stopped") { lab in
+            let metrics = TestMetrics()
+            let speaker = try inNetworkNamespace(lab.speaker) {
+                try InterfaceSpeaker(interfaceName: lab.speakerInterface, schedule: AnnouncementSchedule(offsets: [.zero]),
+                                     logger: Logger(label: "test"), metricsFactory: metrics)
+            }
+            try speaker.announce(.v4(IPv4Address(192, 0, 2, 10)))
+            let mine = { metrics.counters.filter { $0.dimensions.contains { $0 == ("interface", lab.speakerInterface) } }.count }
+            #expect(mine() > 0)
+            let run = Task { try await speaker.run() }
+            _ = try await waitFor("an ARP answer", limit: .seconds(5)) {
+                let result = try await lab.run(in: lab.client, ["arping", "-c", "1", "-w", "1", "-I", lab.clientInterface, "192.0.2.10"], check: false)
+                return (result.output.contains("reply from") ? true : nil, result.output)
+            }
+            speaker.stop()
+            try await run.value
+            #expect(speaker.announced.isEmpty)
+            #expect(mine() == 0, "series left: \(metrics.counters.map(\.label))")
+        }
+    }
 }

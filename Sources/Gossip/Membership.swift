@@ -105,6 +105,15 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
         seeds.filter { $0 != me.address }.map { .send(.state(members: members, reply: true), to: $0) }
     }
 
+    /// New metadata for this node (a speaker's MACs after an interface came or went): a higher incarnation,
+    /// gossiped as a refutation is, so every member takes it over the older state.
+    public mutating func setMetadata(_ metadata: [String: String]) {
+        guard metadata != me.metadata, me.status != .left else { return }
+        me.metadata = metadata
+        me.incarnation += 1
+        broadcasts.enqueue(MemberUpdate(me))
+    }
+
     /// Leaves on purpose: every live member is told at once and drops this node without suspicion.
     public mutating func leave() -> [Action] {
         me.incarnation += 1

@@ -90,6 +90,11 @@ public actor GossipNode: Service {
     public var liveMembers: [Member] { membership.liveMembers }
     public var me: Member { membership.me }
 
+    /// New metadata for this member, told to the others with a new incarnation.
+    public func setMetadata(_ metadata: [String: String]) {
+        membership.setMetadata(metadata)
+    }
+
     /// Replaces the addresses to join through (found peers). A member still alone tries the new ones at once.
     public func setSeeds(_ newSeeds: [GossipAddress]) {
         guard newSeeds != seeds else { return }

@@ -12,6 +12,8 @@ public protocol AddressAnnouncer: Sendable {
     func apply(_ desired: [IPAddress: Set<String>?]) async -> [IPAddress: String]
     /// Every interface it can announce on (what "every interface" means for an IP with no restriction).
     var interfaceNames: [String] { get }
+    /// The MACs it answers from (the others learn them through gossip, to tell a speaker from a stranger).
+    var macs: [MACAddress] { get }
     /// Announces `ip` again on every interface it is announced on (to win neighbours back in a conflict).
     func reannounce(_ ip: IPAddress) async
     /// Keeps reporting claims of `ips` (and probing for them) without answering for them.
@@ -81,6 +83,8 @@ public final class InterfaceAnnouncer: AddressAnnouncer, Service {
     public var speakers: [InterfaceSpeaker] { state.withLock { $0.speakers.values.sorted { $0.interfaceName < $1.interfaceName } } }
 
     public var interfaceNames: [String] { state.withLock { $0.speakers.keys.sorted() } }
+
+    public var macs: [MACAddress] { speakers.compactMap(\.interface.mac) }
 
     public func run() async throws {
         try await withThrowingDiscardingTaskGroup { group in

@@ -14,6 +14,8 @@ public protocol MembershipView: Sendable {
     func departedNames() async -> Set<String>
     /// Yields on every change of a member.
     var changes: AsyncStream<Member> { get }
+    /// Tells the others the MACs this node answers from now (an interface came or went).
+    func publish(macs: [MACAddress]) async
 }
 
 /// What a speaker tells the others about itself in its gossip metadata.
@@ -24,12 +26,23 @@ public enum SpeakerMetadata {
     public static func macs(of member: Member) -> [MACAddress] {
         (member.metadata[macs] ?? "").split(separator: ",").compactMap { try? MACAddress(parsing: String($0)) }
     }
+
+    /// The `macs` value: at most 56, which fit the codec's 1024-byte metadata value.
+    public static func value(_ list: [MACAddress]) -> String {
+        list.prefix(56).map(\.description).joined(separator: ",")
+    }
 }
 
 extension GossipNode: MembershipView {
     public func liveNames() async -> Set<String> { Set(liveMembers.map(\.name)) }
 
     public func departedNames() async -> Set<String> { Set(members.filter { $0.status == .left }.map(\.name)) }
+
+    public func publish(macs list: [MACAddress]) async {
+        var metadata = me.metadata
+        metadata[SpeakerMetadata.macs] = SpeakerMetadata.value(list)
+        setMetadata(metadata)
+    }
 
     public func macs() async -> [MACAddress: String] {
         var owners: [MACAddress: String] = [:]

@@ -433,9 +433,11 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
     /// An interface came or went (the announcer has given a new responder its share already): the next pass
     /// applies even an unchanged set, so what could not be announced is looked at again and the statuses
     /// list the interfaces. Through the pass loop, not an apply of its own, which could carry an older set.
-    private func interfacesChanged() {
+    private func interfacesChanged() async {
         announcerInterfacesChanged = true
         changedContinuation.yield()
+        // The others must know the new MACs as this node's, or its answers would look like a stranger's.
+        await membership.publish(macs: announcer.macs)
     }
 
     private func lossReason(_ ip: IPAddress) -> String {

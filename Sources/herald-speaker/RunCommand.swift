@@ -101,7 +101,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let membership = GossipNode(
             options: .init(name: node, advertiseAddress: try advertiseAddress(),
-                           metadata: ["node": node, SpeakerMetadata.macs: announcer.speakers.compactMap { $0.interface.mac?.description }.joined(separator: ",")],
+                           metadata: ["node": node, SpeakerMetadata.macs: SpeakerMetadata.value(announcer.macs)],
                            seeds: try gossip.seeds(),
                            configuration: gossip.configuration, keyring: keyring),
             transport: transport, logger: logger)

@@ -18,6 +18,22 @@ import Testing
         #expect(took != nil, "10 members did not all see each other alive within 10 s")
     }
 
+    /// A member's new metadata (a speaker's MACs after an interface came) reaches every member, and
+    /// announcing it (a new incarnation) makes nobody suspect anybody.
+    @Test func newMetadataReachesEveryMember() {
+        var simulator = Simulator(nodes: 10, configuration: .lanFast, seed: 21)
+        simulator.joinAll()
+        #expect(simulator.run(until: { $0.converged(alive: Self.all10) }, limit: .seconds(10)) != nil)
+        let macs = "02:00:5e:00:53:03,02:00:5e:00:53:33"
+        simulator.nodes["node-3"]?.setMetadata(["macs": macs])
+        let took = simulator.run(until: { simulator in
+            Self.all10.allSatisfy { simulator.nodes[$0]?.member(named: "node-3")?.metadata["macs"] == macs }
+        }, limit: .seconds(5))
+        #expect(took != nil, "not every member has node-3's new metadata after 5 s")
+        #expect(simulator.converged(alive: Self.all10))
+        #expect(!simulator.events.contains { $0.member.status != .alive }, "a member was suspected on the way")
+    }
+
     /// Ten crashes at random moments: every live member marks the crashed one dead within a second of virtual
     /// time (the p99 target at 10 nodes), and nobody else is declared dead on the way.
     @Test(arguments: 1...10 as ClosedRange<UInt64>)

@@ -25,6 +25,11 @@ actor ScriptedMembership {
 
     func setDeparted(_ names: Set<String>) { departed = names }
 
+    /// What each speaker told the others of its MACs (`publish(macs:)`), in order.
+    var published: [[MACAddress]] = []
+
+    func record(published macs: [MACAddress]) { published.append(macs) }
+
     init(_ names: Set<String>) { self.names = names }
 
     func liveNames() -> Set<String> { names }
@@ -53,6 +58,8 @@ actor ScriptedMembership {
         func macs() async -> [MACAddress: String] { await membership.macs }
 
         func departedNames() async -> Set<String> { await membership.departed }
+
+        func publish(macs: [MACAddress]) async { await membership.record(published: macs) }
     }
 }
 
@@ -83,6 +90,11 @@ actor RecordingAnnouncer: AddressAnnouncer {
     func reannounce(_ ip: IPAddress) { reannounced.append(ip) }
 
     nonisolated var interfaceNames: [String] { names.withLock { $0 } }
+
+    /// One made-up MAC per interface (02:00:5e:00:53:NN, the documentation range).
+    nonisolated var macs: [MACAddress] {
+        interfaceNames.indices.compactMap { try? MACAddress(parsing: "02:00:5e:00:53:\($0 < 16 ? "0" : "")\(String($0, radix: 16))") }
+    }
 
     private(set) var watched: Set<IPAddress> = []
 
@@ -348,6 +360,9 @@ actor RecordingAnnouncer: AddressAnnouncer {
                 let now = try await Self.statuses(client)
                 return (now == ["\(owner.name) default/shop [\"eth0\", \"eth1\"]"] ? true : nil, "\(now)")
             }
+            // And the others are told the new interface's MAC is this speaker's.
+            let published = await membership.published
+            #expect(published.last?.count == 2, "\(published)")
         }
     }
 

@@ -65,8 +65,7 @@ public struct TwoHostLab: Sendable {
         try await Command.run(["ip", "-n", client, "addr", "add", "\(clientAddress)/24", "dev", peer])
         try await Command.run(["ip", "-n", client, "link", "set", peer, "up"])
         try await Command.run(["ip", "-n", speaker, "link", "set", name, "up"])
-        let output = try await Command.run(["ip", "-n", speaker, "-br", "link", "show", name]).output
-        return String(output.split(separator: " ", omittingEmptySubsequences: true)[2]).lowercased()
+        return try await speakerMAC(of: name)
     }
 
     public func deleteLink() async throws {
@@ -86,8 +85,8 @@ public struct TwoHostLab: Sendable {
     }
 
     /// The MAC of the speaker's interface.
-    public func speakerMAC() async throws -> String {
-        let output = try await Command.run(["ip", "-n", speaker, "-br", "link", "show", speakerInterface]).output
+    public func speakerMAC(of interface: String? = nil) async throws -> String {
+        let output = try await Command.run(["ip", "-n", speaker, "-br", "link", "show", interface ?? speakerInterface]).output
         return String(output.split(separator: " ", omittingEmptySubsequences: true)[2]).lowercased()
     }
 

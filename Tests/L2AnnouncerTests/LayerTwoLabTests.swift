@@ -15,9 +15,9 @@ struct LayerTwoLabTests {
                                "--announce-schedule", schedule, "--log-level", "debug"] + extra)
     }
 
-    /// One arping probe from the client; the MAC that answered, if any.
-    func arping(_ lab: TwoHostLab, _ ip: String, wait: Int = 1) async throws -> String? {
-        let result = try await lab.run(in: lab.client, ["arping", "-c", "1", "-w", "\(wait)", "-I", lab.clientInterface, ip], check: false)
+    /// One arping probe from the client (on `interface`, by default the lab's own link); the MAC that answered.
+    func arping(_ lab: TwoHostLab, _ ip: String, wait: Int = 1, on interface: String? = nil) async throws -> String? {
+        let result = try await lab.run(in: lab.client, ["arping", "-c", "1", "-w", "\(wait)", "-I", interface ?? lab.clientInterface, ip], check: false)
         guard let line = result.output.split(separator: "\n").first(where: { $0.contains("reply from") }),
               let open = line.firstIndex(of: "["), let close = line.firstIndex(of: "]") else { return nil }
         return line[line.index(after: open)..<close].lowercased()
@@ -193,28 +193,22 @@ struct LayerTwoLabTests {
             let mac1 = try await lab.addLink("lan1", peer: "cli1", clientAddress: "198.51.100.2")
             let speaker = try BackgroundProcess(["ip", "netns", "exec", lab.speaker, heraldSpeakerBinary!, "announce",
                                                  "--ip", Self.owned, "--announce-schedule", "0", "--log-level", "debug"])
-            @Sendable func answer(on interface: String) async throws -> String? {
-                let result = try await lab.run(in: lab.client, ["arping", "-c", "1", "-w", "1", "-I", interface, Self.owned], check: false)
-                guard let line = result.output.split(separator: "\n").first(where: { $0.contains("reply from") }),
-                      let open = line.firstIndex(of: "["), let close = line.firstIndex(of: "]") else { return nil }
-                return line[line.index(after: open)..<close].lowercased()
-            }
             @Sendable func threads() throws -> [String] {
                 let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(speaker.pid)/task")
                 return tasks.compactMap { try? String(contentsOfFile: "/proc/\(speaker.pid)/task/\($0)/comm", encoding: .utf8) }
                     .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
             }
             _ = try await waitFor("an answer on lan1", limit: .seconds(10)) {
-                let got = try await answer(on: "cli1")
+                let got = try await arping(lab, Self.owned, on: "cli1")
                 return (got == mac1 ? got : nil, "\(got ?? "nobody"); \(speaker.logText.suffix(300))")
             }
-            #expect(try await answer(on: lab.clientInterface) == nil, "answered on veth-s, a name the defaults leave out")
+            #expect(try await arping(lab, Self.owned) == nil, "answered on veth-s, a name the defaults leave out")
             let named = try threads()
             #expect(named.contains("rx-lan1") && !named.contains("rx-veth-s"), "\(named)")
 
             let mac2 = try await lab.addLink("lan2", peer: "cli2", clientAddress: "203.0.113.2")
             _ = try await waitFor("an answer on the new lan2", limit: .seconds(10)) {
-                let got = try await answer(on: "cli2")
+                let got = try await arping(lab, Self.owned, on: "cli2")
                 return (got == mac2 ? got : nil, got ?? "nobody")
             }
             #expect(speaker.logText.contains("new interface; answering on it"), "\(speaker.logText.suffix(500))")
@@ -225,7 +219,7 @@ struct LayerTwoLabTests {
                 return (!names.contains("rx-lan2") ? true : nil, "\(names)")
             }
             #expect(speaker.logText.contains("interface gone; its responder stopped"), "\(speaker.logText.suffix(500))")
-            #expect(try await answer(on: "cli1") == mac1, "lan1 still answers")
+            #expect(try await arping(lab, Self.owned, on: "cli1") == mac1, "lan1 still answers")
             #expect(try await speaker.stop() == 0, "SIGTERM is a clean exit: \(speaker.logText.suffix(500))")
         }
     }

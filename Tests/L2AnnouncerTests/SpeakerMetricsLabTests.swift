@@ -11,14 +11,20 @@ import Testing
 /// and how it shuts down.
 @Suite(.serialized, .needsRoot, .needsTools("ip", "arping"))
 struct SpeakerMetricsLabTests {
+    /// A speaker with its socket opened in the lab's speaker namespace, announcing 192.0.2.10 once.
+    static func speaker(announcing192_0_2_10In lab: TwoHostLab, metrics: TestMetrics) throws -> InterfaceSpeaker {
+        let speaker = try inNetworkNamespace(lab.speaker) {
+            try InterfaceSpeaker(interfaceName: lab.speakerInterface, schedule: AnnouncementSchedule(offsets: [.zero]),
+                                 logger: Logger(label: "test"), metricsFactory: metrics)
+        }
+        try speaker.announce(.v4(IPv4Address(192, 0, 2, 10)))
+        return speaker
+    }
+
     @Test func countsRequestsAnswersAnnouncementsAndDrops() async throws {
         try await TwoHostLab.with(suffix: "metrics") { lab in
             let metrics = TestMetrics()
-            let speaker = try inNetworkNamespace(lab.speaker) {
-                try InterfaceSpeaker(interfaceName: lab.speakerInterface, schedule: AnnouncementSchedule(offsets: [.zero]),
-                                     logger: Logger(label: "test"), metricsFactory: metrics)
-            }
-            try speaker.announce(.v4(IPv4Address(192, 0, 2, 10)))
+            let speaker = try Self.speaker(announcing192_0_2_10In: lab, metrics: metrics)
             let dimensions = [("interface", lab.speakerInterface), ("family", "IPv4")]
             try await testGracefulShutdown { shutdown in
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -49,11 +55,7 @@ struct SpeakerMetricsLabTests {
     @Test func aStoppedResponderTakesItsSeriesWithIt() async throws {
         try await TwoHostLab.with(suffix: "stopped") { lab in
             let metrics = TestMetrics()
-            let speaker = try inNetworkNamespace(lab.speaker) {
-                try InterfaceSpeaker(interfaceName: lab.speakerInterface, schedule: AnnouncementSchedule(offsets: [.zero]),
-                                     logger: Logger(label: "test"), metricsFactory: metrics)
-            }
-            try speaker.announce(.v4(IPv4Address(192, 0, 2, 10)))
+            let speaker = try Self.speaker(announcing192_0_2_10In: lab, metrics: metrics)
             let mine = { metrics.counters.filter { $0.dimensions.contains { $0 == ("interface", lab.speakerInterface) } }.count }
             #expect(mine() > 0)
             let run = Task { try await speaker.run() }

@@ -20,6 +20,11 @@ extension LabTests {
         return answer == "yes"
     }
 
+    /// The log lines in which the apiserver refused a request.
+    static func refusals(in log: String) -> [Substring] {
+        log.split(separator: "\n").filter { $0.contains("forbidden") || $0.contains(" 403") || $0.contains("\"code\":403") }
+    }
+
     @Test func eachProgramHoldsExactlyTheRightsItsCodeUses() async throws {
         let system = "herald-system"
         // What the code calls (the comments in manifests/rbac say where).
@@ -62,7 +67,7 @@ extension LabTests {
         let logs = ["controller"] + (1...lab.nodeCount).map { "speaker-\($0)" }
         for name in logs {
             let text = try String(contentsOfFile: "\(lab.directory)/\(name).log", encoding: .utf8)
-            let refused = text.split(separator: "\n").filter { $0.contains("forbidden") || $0.contains(" 403") || $0.contains("\"code\":403") }
+            let refused = Self.refusals(in: text)
             #expect(refused.isEmpty, "\(name) was refused: \(refused.prefix(3))")
         }
         let lines = try String(contentsOfFile: "\(lab.directory)/controller.log", encoding: .utf8).split(separator: "\n")
@@ -170,7 +175,7 @@ extension LabTests {
             let written = zip(logs, before).map { LabCluster.tail(of: "\(lab.directory)/\($0.0).log", from: $0.1) }
             #expect(written[0].contains(#""kept":"4""#) || written[0].contains(#""kept":4"#), "the controller's rebuild did not keep the four Services")
             for (name, text) in zip(logs, written) {
-                let refused = text.split(separator: "\n").filter { $0.contains("forbidden") || $0.contains(" 403") || $0.contains("\"code\":403") }
+                let refused = Self.refusals(in: text)
                 #expect(refused.isEmpty, "\(name), as metallb-system's ServiceAccount, was refused: \(refused.prefix(3))")
             }
             // Leave no Service or pool of this test for Herald's return to herald-system.

@@ -4,12 +4,13 @@ SWIFT ?= swift
 FUZZ_RUNS ?= 100000
 FUZZ_BUILD := .build-fuzz
 
-.PHONY: cluster-up cluster-down test deps build unit-test fuzz-smoke fuzz bench bench-gossip bench-failover bench-build demo clean release runtime-check
+.PHONY: cluster-up cluster-down image test deps build unit-test fuzz-smoke fuzz bench bench-gossip bench-failover bench-build demo clean release runtime-check
 
-## test: install missing system packages, build everything, run every test and a bounded fuzz run,
-##       and build the benchmarks so they cannot rot (running them is `make bench`)
-test: deps build unit-test fuzz-smoke bench-build runtime-check
-	@scripts/test-summary .build/unit-test.log .build/lab-test.log
+## test: install missing system packages, build everything (the image too), run every test — unit, against
+##       a real apiserver, in the lab, and on a real cluster — and a bounded fuzz run, and build the
+##       benchmarks so they cannot rot (running them is `make bench`)
+test: deps build runtime-check image unit-test fuzz-smoke bench-build
+	@scripts/test-summary .build/unit-test.log .build/lab-test.log .build/cluster-test.log
 
 deps:
 	scripts/install-deps
@@ -17,7 +18,8 @@ deps:
 build: deps
 	$(SWIFT) build --build-tests
 
-## unit-test: every Swift test, with a real kube-apiserver (scripts/dev-cluster) started for the run
+## unit-test: every Swift test, with a real kube-apiserver (scripts/dev-cluster), the lab (scripts/lab) and,
+##            when `make image` has built the image, a real cluster (scripts/cluster) started for the run
 unit-test: build
 	SWIFT=$(SWIFT) scripts/run-tests
 
@@ -45,6 +47,11 @@ release: deps
 	$(SWIFT) build -c release --static-swift-stdlib --product herald-speaker
 	$(SWIFT) build -c release --static-swift-stdlib --product herald-controller
 
+## image: Herald's image from the Dockerfile with buildah, no registry (scripts/image): localhost/herald:dev,
+##        also written as .build/image/herald-dev.tar for `ctr images import`
+image: release
+	scripts/image herald
+
 ## runtime-check: the release binaries run with only the Dockerfile's runtime packages (scripts/check-runtime)
 runtime-check: release
 	scripts/check-runtime .build/release
@@ -56,9 +63,10 @@ cluster-up:
 cluster-down:
 	scripts/dev-cluster down
 
-## demo: the main job on a fresh machine, as root: a three-node lab, an IP assigned and answered, a node killed,
-##       the failover measured, everything removed (scripts/demo; scripts/lab for more)
-demo: deps
+## demo: the main job on a fresh machine, as root: a real three-node cluster (scripts/cluster), Herald installed
+##       from its image with kubectl apply -k, a Service answered over HTTP through EXTERNAL-IP, the owner node
+##       killed, the failover measured, everything removed (scripts/demo)
+demo: deps image
 	SWIFT=$(SWIFT) scripts/demo
 
 ## bench-failover: crash and graceful failovers in the lab at 3 and 10 nodes, as a table (scripts/bench-failover)

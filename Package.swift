@@ -268,6 +268,12 @@ let package = Package(
             dependencies: ["HeraldTestSupport"],
             swiftSettings: strict
         ),
+        // Herald as pods on real kubelets (scripts/cluster), run by scripts/run-tests on the real cluster.
+        .testTarget(
+            name: "ClusterTests",
+            dependencies: ["HeraldTestSupport"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "GossipTests", dependencies: ["Gossip", "GossipSimulation", "HeraldTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "GossipNodeTests",

@@ -13,6 +13,12 @@ public import ServiceLifecycle
 /// already carries, so a restart, a new leader or a takeover from MetalLB moves no IP; only then does it
 /// assign. A pool edit keeps every assignment that is still valid. Bad pools and bad Services are reported
 /// with Events and left out; everything else keeps working.
+///
+/// No `IPAddressPool` at all is no configuration, not an invalid one (as MetalLB's controller, which waits
+/// for a configuration before it touches a Service): every Service keeps the IPs its status shows and nothing
+/// new is assigned. That is what happens during `kubectl delete -k` (the CRDs, and every pool with them, go
+/// while the controller still runs) and a reinstall: when pools exist again the controller rebuilds from the
+/// Services' status, as at start, so no IP moves.
 public actor AllocationController: ServiceLifecycle.Service {
     public struct Options: Sendable {
         /// Where `IPAddressPool`s (and the leader Lease) live.
@@ -61,6 +67,8 @@ public actor AllocationController: ServiceLifecycle.Service {
     /// Bumped on every change of leadership: a write queued under an earlier leadership is not sent.
     private var leadershipTerm = 0
     private var ready = false
+    /// No IPAddressPool object exists: Services keep what they show (see the type's documentation).
+    private var unconfigured = false
     private let readiness: Readiness
     private var metrics: ControllerMetrics
     /// The write loop reports here when it has sent every queued write (at shutdown).
@@ -197,8 +205,13 @@ public actor AllocationController: ServiceLifecycle.Service {
             if !ready { await resyncIfReady() } else { await reconcileAll() }
         case .pools:
             guard ready else { return }
-            await applyPools()
-            await reconcileAll()
+            if unconfigured, await !pools.objects.isEmpty {
+                // Pools again after none: rebuild from what the Services show, as a start does.
+                await resyncIfReady()
+            } else {
+                await applyPools()
+                await reconcileAll()
+            }
         case .namespace(let name):
             guard ready else { return }
             for key in await services.objects.keys.sorted() where key.hasPrefix(name + "/") { await reconcile(key) }
@@ -252,6 +265,13 @@ public actor AllocationController: ServiceLifecycle.Service {
 
     private func applyPools() async {
         let objects = await pools.objects.values.sorted { $0.key < $1.key }
+        if objects.isEmpty != unconfigured {
+            unconfigured = objects.isEmpty
+            if unconfigured {
+                logger.warning("no IPAddressPool in the namespace: every Service keeps the IPs it shows, none is assigned until a pool exists",
+                               metadata: ["namespace": "\(options.namespace)"])
+            }
+        }
         var specs: [PoolSpec] = []
         var byName: [String: IPAddressPool] = [:]
         for object in objects {
@@ -350,7 +370,8 @@ public actor AllocationController: ServiceLifecycle.Service {
             events.post(.warning, reason: "AllocationFailed", message: "Failed to allocate IP for \"\(key)\": \(failure.message)",
                                 about: service.reference)
         }
-        if held != nil || !service.ingressIPs.isEmpty { clear(service, reason: failure.message) }
+        // With no pool at all there is no configuration to judge the Service's IPs by: they stay.
+        if !unconfigured, held != nil || !service.ingressIPs.isEmpty { clear(service, reason: failure.message) }
     }
 
     // MARK: Writing

@@ -115,6 +115,31 @@ import Testing
         }
     }
 
+    /// `kubectl delete -k` takes the CRDs, and every pool with them, while the controller still runs; the
+    /// reinstall brings a pool back. No pool at all is no configuration: no Service loses its IP, and when a
+    /// pool exists again the controller rebuilds from the Services' status (b keeps .11 although .10 is free).
+    @Test func withEveryPoolGoneServicesKeepTheirIPsAndAReturningPoolMovesNone() async throws {
+        let client = InMemoryKubeClient()
+        _ = try await client.create(Self.pool("web", ["192.0.2.10-192.0.2.12"]))
+        _ = try await client.create(Self.service("a"))
+        try await Self.withController(client) {
+            #expect(try await Self.ingress(client, "a") == ["192.0.2.10"])
+            _ = try await client.create(Self.service("b"))
+            #expect(try await Self.ingress(client, "b") == ["192.0.2.11"])
+            try await client.delete(IPAddressPool.self, namespace: "herald-system", name: "web")
+            // A Service made now finds no pool: reported, and the others are left as they are.
+            _ = try await client.create(Self.service("c"))
+            let failed = try await Self.events(client, reason: "AllocationFailed") { $0.contains { $0.involvedObject.name == "c" } }
+            #expect(failed.contains { $0.involvedObject.name == "c" })
+            try await client.delete(KubernetesService.self, namespace: "default", name: "a")
+            #expect(try await client.get(KubernetesService.self, namespace: "default", name: "b").ingressIPs == ["192.0.2.11"])
+            _ = try await client.create(Self.pool("web", ["192.0.2.10-192.0.2.12"]))
+            #expect(try await Self.ingress(client, "c") == ["192.0.2.10"])
+            #expect(try await client.get(KubernetesService.self, namespace: "default", name: "b").ingressIPs == ["192.0.2.11"])
+            #expect(try await client.list(Event.self).items.filter { $0.reason == "ClearAssignment" }.isEmpty)
+        }
+    }
+
     @Test func metricsAndReadinessFollowTheWork() async throws {
         let client = InMemoryKubeClient()
         _ = try await client.create(Self.pool("web", ["192.0.2.50/31"]))

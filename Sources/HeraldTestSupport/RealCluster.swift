@@ -81,6 +81,12 @@ public struct RealCluster: Sendable {
         }
     }
 
+    /// Every speaker ready and seeing all the others, each LoadBalancer IP announced by exactly one node
+    /// (`scripts/cluster settle`): no hand-over still under way.
+    public func settle(limit: Int = 60) async throws {
+        try await cluster("settle", "\(limit)", limit: .seconds(limit + 10))
+    }
+
     /// One HTTP request from the client: the backend's answer ("pod=… node=…"), or nil.
     public func http(_ ip: String) async throws -> String? {
         let result = try await cluster("http", ip, check: false)

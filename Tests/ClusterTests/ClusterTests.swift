@@ -88,12 +88,33 @@ struct ClusterTests {
         try await cluster.kubectl("scale", "deployment/web", "--replicas", "2")
         try await cluster.kubectl("rollout", "status", "deployment/web", "--timeout", "120s", limit: .seconds(130))
         let ip = try await cluster.ingress("web")
+        try await cluster.settle()
         try await cluster.waitForOwner(ip)
-        _ = try await waitFor("an HTTP answer from \(ip)", limit: .seconds(30), interval: .milliseconds(200)) {
+        try await answered(ip)
+        return ip
+    }
+
+    /// Another LoadBalancer Service in front of the web pods.
+    static func webService(_ name: String, externalTrafficPolicy: String = "Cluster") -> String {
+        """
+        apiVersion: v1
+        kind: Service
+        metadata: {name: \(name), namespace: default}
+        spec:
+          type: LoadBalancer
+          externalTrafficPolicy: \(externalTrafficPolicy)
+          selector: {app: web}
+          ports: [{name: http, port: 80, targetPort: http}]
+        """
+    }
+
+    /// Waits until an HTTP request through `ip` is answered (after a change: the client's neighbour entry and
+    /// kube-proxy's rules follow within seconds, not at once).
+    func answered(_ ip: String) async throws {
+        _ = try await waitFor("an HTTP answer through \(ip)", limit: .seconds(30), interval: .milliseconds(200)) {
             let answer = try await cluster.http(ip)
             return (answer, answer ?? "no answer")
         }
-        return ip
     }
 
     func webPods() async throws -> [(name: String, node: String)] {
@@ -174,16 +195,7 @@ struct ClusterTests {
     @Test func withExternalTrafficPolicyLocalTheOwnerFollowsThePod() async throws {
         try await waitForHerald()
         _ = try await serveWeb()
-        try await cluster.apply("""
-            apiVersion: v1
-            kind: Service
-            metadata: {name: web-local, namespace: default}
-            spec:
-              type: LoadBalancer
-              externalTrafficPolicy: Local
-              selector: {app: web}
-              ports: [{name: http, port: 80, targetPort: http}]
-            """)
+        try await cluster.apply(Self.webService("web-local", externalTrafficPolicy: "Local"))
         var cordoned: String?
         do {
             let ip = try await cluster.ingress("web-local")
@@ -232,8 +244,12 @@ struct ClusterTests {
         let before = try await heraldPods()
         let result = try await cluster.failover(ip)
         print("cluster failover, speaker container killed: \(result)")
-        let old = try #require(result["old"]), new = try #require(result["new"])
-        #expect(new != "none" && new != old, "no other node announced \(ip): \(result)")
+        // The IP is announced again: by a successor, or by the speaker kubelet restarted (within about a
+        // second, which can be before the others find it dead). HTTP never needed the speaker: the node and
+        // its kube-proxy live on.
+        let old = try #require(result["old"])
+        #expect(result["new"] != "none", "nobody announced \(ip) again: \(result)")
+        #expect(result["arp_gap_ms"] != "none", "the ARP probes did not run: \(result)")
         #expect(result["http_ms"] != "none", "no HTTP answer after the kill: \(result)")
         // kubelet restarts the killed container; nothing else restarted.
         let killed = try #require(before.first { $0.component == "speaker" && $0.node == old })
@@ -245,7 +261,7 @@ struct ClusterTests {
         let others = after.filter { $0.name != killed.name }
         #expect(others.allSatisfy { pod in pod.restarts == before.first { $0.name == pod.name }?.restarts }, "\(others)")
         try await cluster.waitForOwner(ip)
-        #expect(try await cluster.http(ip) != nil)
+        try await answered(ip)
         // The restarted pod is replaced by a fresh one, so the other tests find no restart they did not make.
         try await cluster.kubectl("delete", "pod", "-n", "herald-system", killed.name)
         try await waitForHerald()
@@ -276,7 +292,7 @@ struct ClusterTests {
         #expect(pods.allSatisfy { pod in pod.restarts == before.first { $0.name == pod.name }?.restarts },
                 "container restarts after the cut: \(pods) (before: \(before))")
         try await cluster.waitForOwner(ip)
-        #expect(try await cluster.http(ip) != nil)
+        try await answered(ip)
     }
 
     @Test func aRolloutRestartOfTheSpeakersLosesNoARPProbeAndNoRequest() async throws {
@@ -312,15 +328,7 @@ struct ClusterTests {
             return (!now.isEmpty && now != holder ? now : nil, now)
         }
         #expect(try await heraldPods().contains { $0.name == next && $0.component == "controller" })
-        try await cluster.apply("""
-            apiVersion: v1
-            kind: Service
-            metadata: {name: web-new, namespace: default}
-            spec:
-              type: LoadBalancer
-              selector: {app: web}
-              ports: [{name: http, port: 80, targetPort: http}]
-            """)
+        try await cluster.apply(Self.webService("web-new"))
         let ip = try await cluster.ingress("web-new")
         #expect(!before.values.joined().contains(ip), "the new Service got a fresh IP")
         var after = try await cluster.serviceIPs()
@@ -357,7 +365,7 @@ struct ClusterTests {
         try await waitForHerald()
         try await cluster.waitForOwner(ip)
         #expect(try await cluster.serviceIPs() == before, "the reinstalled controller kept every IP")
-        #expect(try await cluster.http(ip) != nil)
+        try await answered(ip)
         try await expectCleanLogs()
     }
 }

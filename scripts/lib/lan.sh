@@ -1,0 +1,90 @@
+# The LAN the lab (scripts/lab) and the real cluster (scripts/cluster) build: a bridge in a namespace of its
+# own, a veth from it to each node's namespace (eth0 there) and one to the caller's namespace. Source it after
+# common.sh. Only TEST-NET addresses are given to it.
+
+# A veth from the bridge br0 in LAN to NAMESPACE (eth0 there; "host": HOST_LINK in the caller's namespace),
+# with its IPv4 address (a /24) and, when given, its IPv6 address (a /64, no DAD).
+#   lan_attach LAN PORT NAMESPACE|host HOST_LINK IPv4 [IPv6]
+lan_attach() {
+  local lan=$1 port=$2 namespace=$3 host_link=$4 ip4=$5 ip6=${6:-}
+  if [ "$namespace" = host ]; then
+    ip -n "$lan" link add "$port" type veth peer name "$host_link" netns "$$"
+    ip addr add "$ip4/24" dev "$host_link"
+    [ -z "$ip6" ] || ip addr add "$ip6/64" dev "$host_link" nodad
+    ip link set "$host_link" up
+  else
+    ip netns add "$namespace"
+    ip -n "$namespace" link set lo up
+    ip -n "$lan" link add "$port" type veth peer name eth0 netns "$namespace"
+    ip -n "$namespace" addr add "$ip4/24" dev eth0
+    [ -z "$ip6" ] || ip -n "$namespace" addr add "$ip6/64" dev eth0 nodad
+    ip -n "$namespace" link set eth0 up
+  fi
+  ip -n "$lan" link set "$port" master br0 up
+}
+
+# The bridge's namespace LAN, refusing a /24 this machine already uses.
+#   lan_create LAN NET (e.g. 203.0.113)
+lan_create() {
+  local lan=$1 net=$2
+  if [ -n "$(ip -4 route show "$net.0/24")" ] || ip -4 -o addr show | grep -q " $net\."; then
+    die "$net.0/24 is already in use on this machine (is the lab or the cluster up?); it is needed alone"
+  fi
+  ip netns add "$lan"
+  ip -n "$lan" link set lo up
+  ip -n "$lan" link add br0 type bridge
+  ip -n "$lan" link set br0 up
+}
+
+# Removes HOST_LINK and every namespace PREFIX-lan, PREFIX-client, PREFIX-nN, ending what still runs there
+# first (a process left in a namespace, a killed run's speaker, keeps it alive).
+#   lan_remove PREFIX HOST_LINK
+lan_remove() {
+  local prefix=$1 host_link=$2 namespace
+  ip link del "$host_link" 2>/dev/null || true
+  for namespace in $(ip netns list | awk '{ print $1 }' | grep -E "^$prefix-(lan|client|n[0-9]+)$" || true); do
+    ip netns pids "$namespace" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+    ip netns del "$namespace" 2>/dev/null || true
+  done
+}
+
+# The node number of "node-2", "2" or "n2", among COUNT nodes.
+#   lan_node_index COUNT NAME
+lan_node_index() {
+  local count=$1 index=${2#node-}
+  index=${index#n}
+  [[ "$index" =~ ^[0-9]+$ ]] && [ "$index" -ge 1 ] && [ "$index" -le "$count" ] || die "no node \"$2\" (there are $count)"
+  echo "$index"
+}
+
+# The node (node-N) whose MAC, as kept in STATE/node-N.mac, answers CLIENT's ARP for IP; "unknown-MAC" for a
+# MAC of no node; nothing (and failure) when nobody answers within a second.
+#   lan_owner CLIENT STATE COUNT IP
+lan_owner() {
+  local client=$1 state=$2 count=$3 ip=$4 mac i
+  mac=$(ip netns exec "$client" arping -c 1 -w 1 -I eth0 "$ip" 2>/dev/null | sed -n 's/.*\[\([0-9A-Fa-f:]*\)\].*/\1/p' | head -1 | tr 'A-F' 'a-f')
+  [ -n "$mac" ] || return 1
+  for i in $(seq "$count"); do
+    if [ "$(cat "$state/node-$i.mac")" = "$mac" ]; then echo "node-$i"; return 0; fi
+  done
+  echo "unknown-$mac"
+}
+
+# From a `tcpdump -tt -e 'arp and host IP'` capture: the time and MAC of the first gratuitous ARP for IP
+# (a request with sender and target both IP, or a reply) from a MAC other than OLD_MAC, as "TIME MAC".
+#   lan_first_garp CAPTURE OLD_MAC IP
+lan_first_garp() {
+  awk -v old="$2" -v ip="$3" '$2 != old && ($0 ~ ("who-has " ip " tell " ip ",") || $0 ~ ("Reply " ip " is-at")) { print $1, $2; exit }' "$1"
+}
+
+# The sums of the samples of metrics NAME… on the Herald program serving /metrics at ADDRESS (HOST:PORT), one
+# line each, from one scrape (0 for a metric it has not, or when it does not answer).
+#   herald_metrics ADDRESS NAME…
+herald_metrics() {
+  local address=$1
+  shift
+  curl -fsS --max-time 1 "http://$address/metrics" 2>/dev/null |
+    awk -v names="$*" 'BEGIN { n = split(names, want, " ") }
+      { for (k = 1; k <= n; k++) if ($1 == want[k] || index($1, want[k] "{") == 1) sum[k] += $NF }
+      END { for (k = 1; k <= n; k++) print sum[k] + 0 }'
+}

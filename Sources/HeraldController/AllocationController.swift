@@ -14,11 +14,14 @@ public import ServiceLifecycle
 /// assign. A pool edit keeps every assignment that is still valid. Bad pools and bad Services are reported
 /// with Events and left out; everything else keeps working.
 ///
-/// No `IPAddressPool` at all is no configuration, not an invalid one (as MetalLB's controller, which waits
-/// for a configuration before it touches a Service): every Service keeps the IPs its status shows and nothing
-/// new is assigned. That is what happens during `kubectl delete -k` (the CRDs, and every pool with them, go
-/// while the controller still runs) and a reinstall: when pools exist again the controller rebuilds from the
-/// Services' status, as at start, so no IP moves.
+/// No valid `IPAddressPool` at all is no configuration, not an invalid one (MetalLB's controller, too, waits
+/// for a configuration before it touches a Service, and keeps its last good one over a bad one): every
+/// Service keeps the IPs its status shows and nothing new is assigned. That is what `kubectl delete -k` does
+/// (the CRDs, and every pool with them, go while the controller still runs), and a reinstall: when valid
+/// pools exist again the controller rebuilds from the Services' status, as at start, so no IP moves. A pool
+/// change that removes a pool, or the first pools after none, takes effect after `poolQuiet` without another
+/// pool change: pools go (a CRD's deletion) and come (a multi-document apply) one event at a time, and the
+/// set in between would clear or move the IPs of the pools still to come or go.
 public actor AllocationController: ServiceLifecycle.Service {
     public struct Options: Sendable {
         /// Where `IPAddressPool`s (and the leader Lease) live.
@@ -50,6 +53,8 @@ public actor AllocationController: ServiceLifecycle.Service {
         /// Every `resyncInterval`: reconcile every Service from the caches, as client-go's informers resync, so
         /// a change whose event was missed is still acted on.
         case resync
+        /// `poolQuiet` after a held pool change: apply it, unless pools changed again in the meantime.
+        case poolsSettled
     }
 
     private let client: any KubeClient
@@ -67,8 +72,13 @@ public actor AllocationController: ServiceLifecycle.Service {
     /// Bumped on every change of leadership: a write queued under an earlier leadership is not sent.
     private var leadershipTerm = 0
     private var ready = false
-    /// No IPAddressPool object exists: Services keep what they show (see the type's documentation).
+    /// No valid IPAddressPool exists: Services keep what they show (see the type's documentation).
     private var unconfigured = false
+    /// The pools (namespace/name) the allocator was last given, valid or not.
+    private var appliedPools: Set<String> = []
+    /// A held pool change (see `poolQuiet`): when the last pool event came.
+    private var poolChangeHeldSince: ContinuousClock.Instant?
+    private var lastPoolEvent = ContinuousClock.now
     private let readiness: Readiness
     private var metrics: ControllerMetrics
     /// The write loop reports here when it has sent every queued write (at shutdown).
@@ -94,6 +104,8 @@ public actor AllocationController: ServiceLifecycle.Service {
     private var reportedFailures: [String: String] = [:]
     static let retryInterval: Duration = .seconds(2)
     static let resyncInterval: Duration = .seconds(30)
+    /// How long a pool change that removes pools (or ends "no configuration") waits for the next one.
+    static let poolQuiet: Duration = .seconds(1)
 
     /// - Parameters:
     ///   - readiness: where the controller reports that its caches are filled (`/readyz`).
@@ -205,13 +217,24 @@ public actor AllocationController: ServiceLifecycle.Service {
             if !ready { await resyncIfReady() } else { await reconcileAll() }
         case .pools:
             guard ready else { return }
-            if unconfigured, await !pools.objects.isEmpty {
-                // Pools again after none: rebuild from what the Services show, as a start does.
-                await resyncIfReady()
-            } else {
-                await applyPools()
-                await reconcileAll()
+            lastPoolEvent = .now
+            if poolChangeHeldSince != nil { return }  // already waiting for the pools to settle
+            let removed = !appliedPools.isSubset(of: Set(await pools.objects.keys))
+            if removed || unconfigured {
+                poolChangeHeldSince = .now
+                scheduleSettled(after: Self.poolQuiet)
+                return
             }
+            await applyPoolChange()
+        case .poolsSettled:
+            guard ready, poolChangeHeldSince != nil else { return }
+            let quietFor = ContinuousClock.now - lastPoolEvent
+            if quietFor < Self.poolQuiet {
+                scheduleSettled(after: Self.poolQuiet - quietFor)
+                return
+            }
+            poolChangeHeldSince = nil
+            await applyPoolChange()
         case .namespace(let name):
             guard ready else { return }
             for key in await services.objects.keys.sorted() where key.hasPrefix(name + "/") { await reconcile(key) }
@@ -238,9 +261,28 @@ public actor AllocationController: ServiceLifecycle.Service {
         }
     }
 
+    private nonisolated func scheduleSettled(after delay: Duration) {
+        Task { [workContinuation] in
+            try? await Task.sleep(for: delay)
+            workContinuation.yield(.poolsSettled)
+        }
+    }
+
+    /// The pools as the cache has them now; after "no configuration", rebuilt from the Services' status as a
+    /// start does.
+    private func applyPoolChange() async {
+        if unconfigured {
+            await resyncIfReady()
+        } else {
+            await applyPools()
+            await reconcileAll()
+        }
+    }
+
     /// Once leading and every cache is full: pools, then the IPs Services already hold, then everything else.
     private func resyncIfReady() async {
         guard leading, await cachesSynced() else { return }
+        poolChangeHeldSince = nil
         allocator = Allocator(pools: [])
         await applyPools()
         let all = await services.objects
@@ -265,13 +307,7 @@ public actor AllocationController: ServiceLifecycle.Service {
 
     private func applyPools() async {
         let objects = await pools.objects.values.sorted { $0.key < $1.key }
-        if objects.isEmpty != unconfigured {
-            unconfigured = objects.isEmpty
-            if unconfigured {
-                logger.warning("no IPAddressPool in the namespace: every Service keeps the IPs it shows, none is assigned until a pool exists",
-                               metadata: ["namespace": "\(options.namespace)"])
-            }
-        }
+        appliedPools = Set(objects.map(\.key))
         var specs: [PoolSpec] = []
         var byName: [String: IPAddressPool] = [:]
         for object in objects {
@@ -288,6 +324,15 @@ public actor AllocationController: ServiceLifecycle.Service {
             if let object = byName[error.pool] { reportPool(object, error.description) }
         }
         for warning in result.warnings { logger.warning("pool warning", metadata: ["pool": "\(warning.pool)", "detail": "\(warning.detail)"]) }
+        if result.pools.isEmpty != unconfigured {
+            unconfigured = result.pools.isEmpty
+            if unconfigured {
+                logger.warning("no valid IPAddressPool: every Service keeps the IPs it shows, none is assigned until a valid pool exists",
+                               metadata: ["namespace": "\(options.namespace)", "pools": "\(objects.count)"])
+            } else {
+                logger.notice("valid IPAddressPools again", metadata: ["pools": "\(result.pools.count)"])
+            }
+        }
         let dropped = allocator.updatePools(result.pools)
         for (service, failure) in dropped {
             logger.notice("assignment no longer valid after a pool change", metadata: ["service": "\(service)", "reason": "\(failure)"])
@@ -325,6 +370,9 @@ public actor AllocationController: ServiceLifecycle.Service {
             }
             return
         }
+        // While a pool change settles (`poolQuiet`) the allocator still has the pools of before: what it would
+        // assign could come from a pool on its way out. Every Service is reconciled once the pools settle.
+        guard poolChangeHeldSince == nil else { return }
         guard builder.serves(service) else {
             // No longer ours (type or class changed): give the IPs back and clear what we wrote. The annotation
             // alone marks ours only if the Service is of our class: another implementation (MetalLB on its own
@@ -362,6 +410,9 @@ public actor AllocationController: ServiceLifecycle.Service {
     private func fail(_ service: KubernetesService, _ key: ServiceKey, _ failure: AllocationFailure) {
         let held = allocator.release(key)
         if held != nil { queueReleased() }
+        // With no valid pool there is no configuration to judge the Service's IPs by: they stay, and a Service
+        // that keeps its IPs is no failure to report (an uninstall would raise one per Service).
+        if unconfigured, !service.ingressIPs.isEmpty { return }
         let identity = "\(service.metadata.resourceVersion ?? "")|\(failure.message)"
         if reportedFailures[service.key] != identity {
             reportedFailures[service.key] = identity
@@ -370,8 +421,7 @@ public actor AllocationController: ServiceLifecycle.Service {
             events.post(.warning, reason: "AllocationFailed", message: "Failed to allocate IP for \"\(key)\": \(failure.message)",
                                 about: service.reference)
         }
-        // With no pool at all there is no configuration to judge the Service's IPs by: they stay.
-        if !unconfigured, held != nil || !service.ingressIPs.isEmpty { clear(service, reason: failure.message) }
+        if held != nil || !service.ingressIPs.isEmpty { clear(service, reason: failure.message) }
     }
 
     // MARK: Writing

@@ -61,6 +61,7 @@ struct ControllerMetrics {
         case .retry: "retry"
         case .released: "released"
         case .resync: "resync"
+        case .poolsSettled: "pools"
         }
         workHandled[kind]?.increment()
     }

@@ -25,6 +25,11 @@ public struct RealCluster: Sendable {
     /// `scripts/cluster ARGUMENTS…`.
     @discardableResult
     public func cluster(_ arguments: String..., limit: Duration = .seconds(120), check: Bool = true) async throws -> CommandResult {
+        try await cluster(arguments, limit: limit, check: check)
+    }
+
+    @discardableResult
+    public func cluster(_ arguments: [String], limit: Duration = .seconds(120), check: Bool = true) async throws -> CommandResult {
         try await Command.run([packageRoot.appendingPathComponent("scripts/cluster").path] + arguments, limit: limit, check: check)
     }
 
@@ -100,23 +105,18 @@ public struct RealCluster: Sendable {
         return (pod, node)
     }
 
-    public func mac(of node: String) throws -> String {
-        let index = node.replacingOccurrences(of: "node-", with: "")
-        return try String(contentsOfFile: "\(directory)/node-\(index).mac", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
     /// `scripts/cluster failover IP [--cut|--kill-node]` as its key=value pairs.
     public func failover(_ ip: String, _ how: String? = nil) async throws -> [String: String] {
-        let result = try await Command.run([packageRoot.appendingPathComponent("scripts/cluster").path, "failover", ip] + (how.map { [$0] } ?? []),
-                                           limit: .seconds(120), check: false)
+        let result = try await cluster(["failover", ip] + (how.map { [$0] } ?? []), check: false)
         return Self.pairs(result.output)
     }
 
-    /// ARP probes from the client in the background (scripts/lib/arp-probe, at most `count`), until stopped.
-    public func startProbing(_ ip: String, count: Int, intervalMilliseconds: Int) throws -> BackgroundProcess {
+    /// ARP probes from the client in the background (scripts/lib/arp-probe, at most `count`), until stopped;
+    /// with `trace`, one line per probe there (its time and the MACs that answered it).
+    public func startProbing(_ ip: String, count: Int, intervalMilliseconds: Int, trace: String? = nil) throws -> BackgroundProcess {
         try BackgroundProcess([packageRoot.appendingPathComponent("scripts/cluster").path, "exec", "client",
                                packageRoot.appendingPathComponent("scripts/lib/arp-probe").path,
-                               "eth0", "203.0.113.2", ip, "\(count)", "\(intervalMilliseconds)"])
+                               "eth0", "203.0.113.2", ip, "\(count)", "\(intervalMilliseconds)"] + (trace.map { [$0] } ?? []))
     }
 
     /// HTTP requests from the client every 50 ms in the background (`scripts/cluster http-watch`), until stopped.

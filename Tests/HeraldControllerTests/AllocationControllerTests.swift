@@ -140,6 +140,38 @@ import Testing
         }
     }
 
+    /// A CRD's deletion takes its pools one event at a time, and a multi-document apply brings them back the
+    /// same way: the sets in between (B without A) must clear or move nothing. A pool that comes back invalid
+    /// is no configuration either.
+    @Test func poolsThatGoAndComeOneByOneMoveNoIP() async throws {
+        let client = InMemoryKubeClient()
+        _ = try await client.create(Self.pool("a", ["192.0.2.10-192.0.2.11"]))
+        _ = try await client.create(Self.pool("b", ["192.0.2.20-192.0.2.21"]))
+        _ = try await client.create(Self.service("one"))
+        _ = try await client.create(Self.service("two", annotations: ["metallb.io/address-pool": "b"]))
+        try await Self.withController(client) {
+            #expect(try await Self.ingress(client, "one") == ["192.0.2.10"])
+            #expect(try await Self.ingress(client, "two") == ["192.0.2.20"])
+            try await client.delete(IPAddressPool.self, namespace: "herald-system", name: "a")
+            try await client.delete(IPAddressPool.self, namespace: "herald-system", name: "b")
+            // Back invalid first: still no configuration.
+            _ = try await client.create(Self.pool("b", ["192.0.2.20/33"]))
+            _ = try await Self.events(client, reason: "InvalidConfiguration")
+            _ = try await client.mergePatch(IPAddressPool.self, namespace: "herald-system", name: "b",
+                                            patch: ["spec": ["addresses": ["192.0.2.20-192.0.2.21"]]])
+            _ = try await client.create(Self.pool("a", ["192.0.2.10-192.0.2.11"]))
+            // A new Service is served once the pools have settled, from the lowest free address of a.
+            _ = try await client.create(Self.service("three"))
+            #expect(try await Self.ingress(client, "three") == ["192.0.2.11"])
+            #expect(try await client.get(KubernetesService.self, namespace: "default", name: "one").ingressIPs == ["192.0.2.10"])
+            #expect(try await client.get(KubernetesService.self, namespace: "default", name: "two").ingressIPs == ["192.0.2.20"])
+            let events = try await client.list(Event.self).items
+            #expect(!events.contains { $0.reason == "ClearAssignment" })
+            #expect(!events.contains { $0.reason == "AllocationFailed" && ["one", "two"].contains($0.involvedObject.name) },
+                    "a Service that keeps its IPs is no failure to report")
+        }
+    }
+
     @Test func metricsAndReadinessFollowTheWork() async throws {
         let client = InMemoryKubeClient()
         _ = try await client.create(Self.pool("web", ["192.0.2.50/31"]))

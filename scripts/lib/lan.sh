@@ -9,6 +9,8 @@ lan_attach() {
   local lan=$1 port=$2 namespace=$3 host_link=$4 ip4=$5 ip6=${6:-}
   if [ "$namespace" = host ]; then
     ip -n "$lan" link add "$port" type veth peer name "$host_link" netns "$$"
+    # ARP on this link is answered for this link's own address only, never for the machine's others.
+    sysctl -qw "net.ipv4.conf.$host_link.arp_ignore=1"
     ip addr add "$ip4/24" dev "$host_link"
     [ -z "$ip6" ] || ip addr add "$ip6/64" dev "$host_link" nodad
     ip link set "$host_link" up
@@ -23,13 +25,17 @@ lan_attach() {
   ip -n "$lan" link set "$port" master br0 up
 }
 
-# The bridge's namespace LAN, refusing a /24 this machine already uses.
-#   lan_create LAN NET (e.g. 203.0.113)
+# The bridge's namespace LAN, refusing to start when this machine already uses NET.0/24 or another /24 the
+# caller will use (an address on it, or a route other than the default route).
+#   lan_create LAN NET [OTHER_NET…]   (e.g. 203.0.113 198.51.100)
 lan_create() {
-  local lan=$1 net=$2
-  if [ -n "$(ip -4 route show "$net.0/24")" ] || ip -4 -o addr show | grep -q " $net\."; then
-    die "$net.0/24 is already in use on this machine (is the lab or the cluster up?); it is needed alone"
-  fi
+  local lan=$1 net
+  shift
+  for net in "$@"; do
+    if ip -4 route show | grep -q "^$net\." || ip -4 -o addr show | grep -q " $net\."; then
+      die "$net.0/24 is already in use on this machine (is the lab or the cluster up?); it is needed alone"
+    fi
+  done
   ip netns add "$lan"
   ip -n "$lan" link set lo up
   ip -n "$lan" link add br0 type bridge
@@ -70,11 +76,12 @@ lan_owner() {
   echo "unknown-$mac"
 }
 
-# From a `tcpdump -tt -e 'arp and host IP'` capture: the time and MAC of the first gratuitous ARP for IP
-# (a request with sender and target both IP, or a reply) from a MAC other than OLD_MAC, as "TIME MAC".
+# From a `tcpdump -tt -e 'arp and host IP'` capture: the time and MAC of the first gratuitous ARP for IP (a
+# request with sender and target both IP, or a reply to everyone, not the answer to someone's request) from a
+# MAC other than OLD_MAC (empty: from any), as "TIME MAC".
 #   lan_first_garp CAPTURE OLD_MAC IP
 lan_first_garp() {
-  awk -v old="$2" -v ip="$3" '$2 != old && ($0 ~ ("who-has " ip " tell " ip ",") || $0 ~ ("Reply " ip " is-at")) { print $1, $2; exit }' "$1"
+  awk -v old="$2" -v ip="$3" '$2 != old && ($0 ~ ("who-has " ip " tell " ip ",") || $0 ~ ("> ff:ff:ff:ff:ff:ff, .*Reply " ip " is-at")) { print $1, $2; exit }' "$1"
 }
 
 # The sums of the samples of metrics NAME… on the Herald program serving /metrics at ADDRESS (HOST:PORT), one

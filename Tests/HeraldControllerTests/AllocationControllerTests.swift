@@ -122,12 +122,18 @@ import Testing
         let client = InMemoryKubeClient()
         _ = try await client.create(Self.pool("web", ["192.0.2.10-192.0.2.12"]))
         _ = try await client.create(Self.service("a"))
-        try await Self.withController(client) {
+        let metrics = TestMetrics()
+        try await Self.withController(client, metrics: metrics) {
             #expect(try await Self.ingress(client, "a") == ["192.0.2.10"])
             _ = try await client.create(Self.service("b"))
             #expect(try await Self.ingress(client, "b") == ["192.0.2.11"])
             try await client.delete(IPAddressPool.self, namespace: "herald-system", name: "web")
-            // A Service made now finds no pool: reported, and the others are left as they are.
+            // Once the controller has let the pool go (its gauges go with it), a Service made finds no pool:
+            // reported, and the others are left as they are.
+            _ = try await waitFor("the pool's gauges to go", limit: .seconds(10)) {
+                let gauge = try? metrics.expectGauge("herald_allocator_addresses_total", [("pool", "web"), ("family", "IPv4")])
+                return (gauge == nil ? true : nil, "still there")
+            }
             _ = try await client.create(Self.service("c"))
             let failed = try await Self.events(client, reason: "AllocationFailed") { $0.contains { $0.involvedObject.name == "c" } }
             #expect(failed.contains { $0.involvedObject.name == "c" })

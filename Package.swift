@@ -19,9 +19,12 @@ let package = Package(
         .library(name: "L2Announcer", targets: ["L2Announcer"]),
         .library(name: "Gossip", targets: ["Gossip"]),
         .library(name: "GossipSimulation", targets: ["GossipSimulation"]),
+        .library(name: "SeededRandom", targets: ["SeededRandom"]),
         .library(name: "GossipNode", targets: ["GossipNode"]),
         .library(name: "KubeAPI", targets: ["KubeAPI"]),
+        .library(name: "HeraldConfig", targets: ["HeraldConfig"]),
         .library(name: "OperationsEndpoint", targets: ["OperationsEndpoint"]),
+        .library(name: "SpeakerCore", targets: ["SpeakerCore"]),
         .library(name: "HeraldSpeaker", targets: ["HeraldSpeaker"]),
         .executable(name: "herald-speaker", targets: ["herald-speaker"]),
         .executable(name: "herald-controller", targets: ["herald-controller"]),
@@ -40,6 +43,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
+        // ---- Pure: values, codecs and state machines. Time and randomness are parameters; no sockets or clocks.
         // Pure model: addresses, pools, selectors, allocator, election ranking. No I/O, no clock.
         .target(
             name: "HeraldCore",
@@ -54,76 +58,18 @@ let package = Package(
         ),
         // SWIM + Lifeguard membership as a pure state machine (time and randomness are parameters).
         .target(name: "Gossip", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+        // Every decision of the speaker as a pure state machine: events and `now` in, actions out. No I/O.
+        .target(name: "SpeakerCore", dependencies: ["HeraldCore"], swiftSettings: strict),
+        // The one seeded generator, for what must be reproducible (simulations, property-test shuffles, fuzzers).
+        .target(name: "SeededRandom", swiftSettings: strict),
+        // What /readyz answers: the checks a process still fails, set by the parts that know. No I/O.
+        .target(name: "ReadinessChecks", swiftSettings: strict),
         // N in-process members on a virtual network with virtual time and injected faults; the experiments
         // that tests assert on and the benchmark table prints.
-        .target(name: "GossipSimulation", dependencies: ["Gossip"], swiftSettings: strict),
-        // Gossip on the network: the state machine driven by a clock over SwiftNIO UDP + TCP, sealed with the keyring.
-        .target(
-            name: "GossipNode",
-            dependencies: [
-                "Gossip",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: strict
-        ),
-        // The Kubernetes API: kubeconfig, typed resources (MetalLB's CRDs included), list/watch informers,
-        // merge patches, Events, Lease leader election; a protocol with an HTTP client on AsyncHTTPClient.
-        .target(
-            name: "KubeAPI",
-            dependencies: [
-                "HeraldCore",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Yams", package: "Yams"),
-            ],
-            swiftSettings: strict
-        ),
-        // /metrics (Prometheus text), /healthz and /readyz over HTTP/1.1 on SwiftNIO, for both executables.
-        .target(
-            name: "OperationsEndpoint",
-            dependencies: [
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: strict
-        ),
-        // The in-memory KubeClient with the server's semantics, for fast tests.
-        .target(name: "KubeAPITesting", dependencies: ["KubeAPI"], swiftSettings: strict),
-        // The controller's reconciler: Services + pools in, status and Events out, leader-elected.
-        .target(
-            name: "HeraldController",
-            dependencies: [
-                "HeraldCore", "KubeAPI", "OperationsEndpoint",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: strict
-        ),
-        .executableTarget(
-            name: "herald-controller",
-            dependencies: [
-                "HeraldController", "KubeAPI", "HeraldCommandSupport", "OperationsEndpoint",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: strict
-        ),
+        .target(name: "GossipSimulation", dependencies: ["Gossip", "SeededRandom"], swiftSettings: strict),
+        // ---- I/O: the network, the kernel, the clock and the Kubernetes API.
+        // The time a driver gives its pure state machine: elapsed time as a Duration, and a sleep until then.
+        .target(name: "ElapsedTime", swiftSettings: strict),
         // C shims: packet sockets and socket filters (CLinuxNet), libpcap (CPcap), libnl-route-3 (CNetlink).
         .target(name: "CLinuxNet", cSettings: [.define("_GNU_SOURCE")]),
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
@@ -140,11 +86,74 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // The speaker's reconciler: API objects + live members → AnnouncementPlanner → the node's announcements.
+        // Gossip on the network: the state machine driven by a clock over SwiftNIO UDP + TCP, sealed with the keyring.
+        .target(
+            name: "GossipNode",
+            dependencies: [
+                "Gossip", "ElapsedTime",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // The Kubernetes API: kubeconfig, typed resources (MetalLB's CRDs included), list/watch informers,
+        // merge patches, Events, Lease leader election; a protocol with an HTTP client on AsyncHTTPClient.
+        .target(
+            name: "KubeAPI",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: strict
+        ),
+        // The in-memory KubeClient with the server's semantics, for fast tests.
+        .target(name: "KubeAPITesting", dependencies: ["KubeAPI"], swiftSettings: strict),
+        // /metrics (Prometheus text), /healthz and /readyz over HTTP/1.1 on SwiftNIO, for both executables.
+        .target(
+            name: "OperationsEndpoint",
+            dependencies: [
+                "ReadinessChecks",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // ---- The adapter: MetalLB's objects (KubeAPI) as Herald's model (HeraldCore), in one place.
+        // MetalLB's objects as Herald's model, in one place: pools, selectors, L2Advertisements, the planner's
+        // inputs, a Service's allocation request. Pure mapping between KubeAPI's types and HeraldCore's.
+        .target(name: "HeraldConfig", dependencies: ["HeraldCore", "KubeAPI"], swiftSettings: strict),
+        // ---- The programs' drivers: informers and sockets in, the pure machines' actions out.
+        // The controller's reconciler: Services + pools in, status and Events out, leader-elected.
+        .target(
+            name: "HeraldController",
+            dependencies: [
+                "HeraldCore", "HeraldConfig", "KubeAPI", "ReadinessChecks",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // The speaker's driver: informers, gossip and the responders in, SpeakerStateMachine's actions out.
         .target(
             name: "HeraldSpeaker",
             dependencies: [
-                "HeraldCore", "KubeAPI", "L2Announcer", "Gossip", "GossipNode", "OperationsEndpoint",
+                "HeraldCore", "HeraldConfig", "SpeakerCore", "KubeAPI", "L2Announcer", "Gossip", "GossipNode", "ReadinessChecks",
+                "ElapsedTime",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -161,12 +170,26 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // ---- Thin executables: argument parsing and a ServiceGroup.
+        .executableTarget(
+            name: "herald-controller",
+            dependencies: [
+                "HeraldController", "KubeAPI", "HeraldCommandSupport", "OperationsEndpoint", "ReadinessChecks",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         // Thin executable: argument parsing and a ServiceGroup.
         .executableTarget(
             name: "herald-speaker",
             dependencies: [
-                "L2Announcer", "HeraldCore", "Gossip", "GossipNode", "HeraldCommandSupport", "HeraldSpeaker", "KubeAPI",
-                "OperationsEndpoint",
+                "L2Announcer", "HeraldCore", "HeraldConfig", "Gossip", "GossipNode", "HeraldCommandSupport", "HeraldSpeaker", "KubeAPI",
+                "OperationsEndpoint", "ReadinessChecks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -179,10 +202,13 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Helpers for tests only: network namespaces, processes, deadlines, skip traits.
+        .target(name: "HeraldTestSupport", dependencies: ["CLinuxNet"], swiftSettings: strict),
+        // ---- Tests.
         .testTarget(
             name: "HeraldCoreTests",
             dependencies: [
-                "HeraldCore",
+                "HeraldCore", "SeededRandom",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strict
@@ -208,17 +234,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // Helpers for tests only: network namespaces, processes, deadlines, skip traits.
-        .target(name: "HeraldTestSupport", dependencies: ["CLinuxNet"], swiftSettings: strict),
         .testTarget(
             name: "KubeAPITests",
-            dependencies: ["KubeAPI", "KubeAPITesting", "HeraldTestSupport", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "KubeAPI", "KubeAPITesting", "HeraldConfig", "HeraldCore", "HeraldTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "HeraldControllerTests",
             dependencies: [
-                "HeraldController", "HeraldCore", "KubeAPI", "KubeAPITesting", "HeraldTestSupport", "OperationsEndpoint",
+                "HeraldController", "HeraldConfig", "HeraldCore", "KubeAPI", "KubeAPITesting", "HeraldTestSupport", "OperationsEndpoint",
+                "ReadinessChecks",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -241,7 +269,7 @@ let package = Package(
         .testTarget(
             name: "OperationsEndpointTests",
             dependencies: [
-                "OperationsEndpoint", "HeraldTestSupport",
+                "OperationsEndpoint", "ReadinessChecks", "HeraldTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -256,13 +284,14 @@ let package = Package(
         .testTarget(
             name: "HeraldSpeakerTests",
             dependencies: [
-                "HeraldSpeaker", "HeraldCore", "KubeAPI", "KubeAPITesting", "Gossip", "GossipNode", "HeraldTestSupport", "L2Announcer",
+                "HeraldSpeaker", "HeraldConfig", "SpeakerCore", "HeraldCore", "KubeAPI", "ElapsedTime", "KubeAPITesting", "Gossip", "GossipNode", "HeraldTestSupport", "L2Announcer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
+        .testTarget(name: "SpeakerCoreTests", dependencies: ["SpeakerCore", "HeraldCore"], swiftSettings: strict),
         .testTarget(
             name: "LabTests",
             dependencies: ["HeraldTestSupport"],
@@ -274,13 +303,17 @@ let package = Package(
             dependencies: ["HeraldTestSupport"],
             swiftSettings: strict
         ),
-        .testTarget(name: "GossipTests", dependencies: ["Gossip", "GossipSimulation", "HeraldTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "GossipTests", dependencies: ["Gossip", "GossipSimulation", "HeraldTestSupport", "SeededRandom"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "GossipNodeTests",
             dependencies: [
-                "Gossip", "GossipNode", "HeraldTestSupport",
+                "Gossip", "GossipNode", "HeraldTestSupport", "ElapsedTime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),

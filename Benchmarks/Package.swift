@@ -16,6 +16,7 @@ let package = Package(
             name: "HeraldCoreBenchmarks",
             dependencies: [
                 .product(name: "HeraldCore", package: "herald"),
+                .product(name: "SeededRandom", package: "herald"),
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/HeraldCoreBenchmarks",

@@ -1,12 +1,13 @@
+public import ElapsedTime
 public import Gossip
 public import Logging
 public import Metrics
 public import ServiceLifecycle
 import Synchronization
 
-/// One member of the gossip cluster on a real network: drives the `Membership` state machine with the
-/// monotonic clock, system randomness and a `GossipTransport`, seals and opens every packet with the keyring,
-/// and publishes membership changes as an `AsyncStream`. A swift-service-lifecycle `Service`: on graceful
+/// One member of the gossip cluster on a real network: runs the pure `GossipDriver` (sealing, decoding,
+/// rejoining, pause detection around the `Membership` state machine) on a clock, with system randomness, over
+/// a `GossipTransport`, and publishes membership changes as an `AsyncStream`. A swift-service-lifecycle `Service`: on graceful
 /// shutdown it leaves the cluster (peers drop it at once) before closing its sockets.
 public actor GossipNode: Service {
     public struct Options: Sendable {
@@ -39,9 +40,6 @@ public actor GossipNode: Service {
         }
     }
 
-    /// memberlist's UDP buffer size: a datagram that fits an Ethernet frame with room for tunnel headers.
-    static let maxDatagramSize = 1400
-
     public nonisolated let changes: AsyncStream<Member>
     private let changesContinuation: AsyncStream<Member>.Continuation
     /// Packets the state machine wants sent, drained by `sendLoop` so the actor never waits on a socket.
@@ -52,60 +50,51 @@ public actor GossipNode: Service {
     private let transport: any GossipTransport
     private let logger: Logger
     private let metrics: GossipMetrics
-    private let clock = ContinuousClock()
-    private let start: ContinuousClock.Instant
-    private var membership: Membership<SystemRandomNumberGenerator>
+    private let clock: ElapsedClock
+    private var driver: GossipDriver<SystemRandomNumberGenerator>
     /// Every member as of the last change, readable without awaiting the actor (an HTTP handler on an event loop).
     private nonisolated let published: Mutex<[Member]>
-    private var random = SystemRandomNumberGenerator()
-    /// When the tick loop meant to run next; running much later than that is a pause (`noticePause`).
-    private var wakeTarget: Duration = .zero
-    private var nextPauseWarningAt: Duration = .zero
-    private var nextJoinAt: Duration = .zero
-    private var joinBackoff: Duration = .milliseconds(500)
-    /// Where to join through; starts as `options.seeds`, replaced by `setSeeds` (peer discovery).
-    private var seeds: [GossipAddress]
 
-    public init(options: Options, transport: any GossipTransport, logger: Logger, metricsFactory: any MetricsFactory = MetricsSystem.factory) {
+    public init(options: Options, transport: any GossipTransport, logger: Logger,
+                metricsFactory: any MetricsFactory = MetricsSystem.factory, clock: ElapsedClock = .continuous) {
         self.options = options
         self.transport = transport
         self.logger = logger
+        self.clock = clock
         metrics = GossipMetrics(factory: metricsFactory)
-        seeds = options.seeds
-        start = clock.now
         let me = Member(name: options.name, address: (options.advertiseAddress ?? transport.localAddress).description,
                         metadata: options.metadata)
-        membership = Membership(me: me, configuration: options.configuration, random: SystemRandomNumberGenerator(), now: .zero)
-        published = Mutex([membership.me])
+        driver = GossipDriver(me: me, configuration: options.configuration,
+                              options: .init(keyring: options.keyring, seeds: options.seeds.map(\.description),
+                                             tickInterval: options.tickInterval, pauseTolerance: options.pauseTolerance),
+                              random: SystemRandomNumberGenerator(), nonces: SystemRandomNumberGenerator(), now: clock.now())
+        published = Mutex([me])
         (changes, changesContinuation) = AsyncStream.makeStream(of: Member.self, bufferingPolicy: .bufferingNewest(4096))
         (outbound, outboundContinuation) = AsyncStream.makeStream(of: OutboundPacket.self,
                                                                   bufferingPolicy: .bufferingNewest(4096))
     }
 
     /// Every member known, itself included.
-    public var members: [Member] { membership.members }
+    public var members: [Member] { driver.membership.members }
     /// The members as of the last membership change, without waiting for the actor.
     public nonisolated var publishedMembers: [Member] { published.withLock { $0 } }
     /// Alive and suspect members, itself included.
-    public var liveMembers: [Member] { membership.liveMembers }
-    public var me: Member { membership.me }
+    public var liveMembers: [Member] { driver.membership.liveMembers }
+    public var me: Member { driver.membership.me }
 
     /// New metadata for this member, told to the others with a new incarnation.
     public func setMetadata(_ metadata: [String: String]) {
-        membership.setMetadata(metadata)
+        driver.setMetadata(metadata)
     }
 
     /// Replaces the addresses to join through (found peers). A member still alone tries the new ones at once.
-    public func setSeeds(_ newSeeds: [GossipAddress]) {
-        guard newSeeds != seeds else { return }
-        seeds = newSeeds
-        nextJoinAt = .zero
-        joinBackoff = .milliseconds(500)
+    public func setSeeds(_ seeds: [GossipAddress]) {
+        driver.setSeeds(seeds.map(\.description))
     }
 
     public func run() async throws {
         logger.notice("gossip started", metadata: [
-            "member": "\(membership.me.name)", "address": "\(membership.me.address)", "seeds": "\(seeds)",
+            "member": "\(me.name)", "address": "\(me.address)", "seeds": "\(driver.options.seeds)",
             "encrypted": "\(options.keyring != nil)",
         ])
         await withTaskGroup(of: Void.self) { group in
@@ -127,35 +116,15 @@ public actor GossipNode: Service {
 
     // MARK: Loops
 
-    /// Ticks the state machine when its next deadline comes, and at least every `tickInterval` (a message
-    /// received in between can bring a deadline forward; `handle` ticks at once for those already due).
-    /// Idle, a member wakes about 40 times a second instead of 200.
+    /// Ticks the driver when it asks (its next deadline, and at least every `tickInterval`: a message received
+    /// in between can bring a deadline forward, and `receive` ticks at once for those already due). Idle, a
+    /// member wakes about 40 times a second.
     private func tickLoop() async throws {
-        wakeTarget = clock.now - start
+        driver.start(now: clock.now())
         while true {
-            let now = clock.now - start
-            noticePause(now: now)
-            joinIfAlone(now: now)
-            perform(membership.tick(now: now))
-            wakeTarget = max(min(membership.nextDeadline, now + options.tickInterval), now + .milliseconds(1))
-            try await clock.sleep(until: start + wakeTarget)
+            perform(driver.tick(now: clock.now()))
+            try await clock.sleep(until: driver.nextWake)
         }
-    }
-
-    /// This member ran well after its tick loop meant to wake (the tick loop or a received packet, whichever came
-    /// first): the process was paused. The time away must not count against the others, or acks and refutations
-    /// still unread in the socket would be too late for timeouts that ran out while nothing ran.
-    private func noticePause(now: Duration) {
-        let pause = now - wakeTarget
-        guard pause > options.pauseTolerance else { return }
-        wakeTarget = now
-        membership.resume(afterPause: pause)
-        metrics.paused(pause)
-        guard now >= nextPauseWarningAt, pause >= options.configuration.probeTimeout else { return }
-        nextPauseWarningAt = now + .seconds(10)
-        logger.warning("this member did not run for a while (CPU starvation or a stopped process); its timeouts were extended by that much", metadata: [
-            "pause": "\(Int(pause.milliseconds)) ms", "awareness": "\(membership.awareness)",
-        ])
     }
 
     private nonisolated func sendLoop() async {
@@ -182,53 +151,19 @@ public actor GossipNode: Service {
 
     private func handle(_ packet: ReceivedPacket) {
         metrics.received(bytes: packet.bytes.count, stream: packet.stream)
-        var plaintext = packet.bytes
-        if let keyring = options.keyring {
-            do {
-                plaintext = try keyring.open(packet.bytes)
-            } catch {
-                metrics.authenticationFailures.increment()
-                logger.debug("dropped a packet that fails authentication", metadata: ["source": "\(packet.source)", "error": "\(error)"])
-                return
-            }
-        }
-        let envelope: Envelope
-        do {
-            envelope = try GossipCodec.decode(plaintext)
-        } catch {
-            metrics.decodeFailures.increment()
-            logger.debug("dropped a malformed packet", metadata: ["source": "\(packet.source)", "error": "\(error)"])
-            return
-        }
-        let now = clock.now - start
-        noticePause(now: now)
-        perform(membership.receive(envelope, now: now))
-        if membership.nextDeadline <= now { perform(membership.tick(now: now)) }
+        perform(driver.receive(packet.bytes, now: clock.now()), source: packet.source)
     }
 
-    // MARK: Joining and leaving
-
-    /// Until some other member is known, (re)sends the join to the seeds with a backoff up to 30 s: a speaker
-    /// that starts before its peers finds them when they come.
-    private func joinIfAlone(now: Duration) {
-        guard !seeds.isEmpty, now >= nextJoinAt else { return }
-        guard membership.members.count == 1 else { return }
-        if nextJoinAt > .zero {
-            logger.info("no member answered yet; joining again", metadata: ["seeds": "\(seeds)"])
-        }
-        nextJoinAt = now + joinBackoff
-        joinBackoff = min(joinBackoff * 2, .seconds(30))
-        perform(membership.join(seeds: seeds.map(\.description)))
-    }
+    // MARK: Leaving
 
     /// Tells every live member, over streams and waiting for them (at most a second), so they drop this member
     /// at once instead of suspecting it.
     private func leave() async {
-        let actions = membership.leave()
-        logger.notice("leaving the gossip cluster", metadata: ["peers": "\(actions.count)"])
-        let packets: [(bytes: [UInt8], to: GossipAddress)] = actions.compactMap { action in
-            guard case .send(let message, let to) = action, let address = try? GossipAddress(parsing: to) else { return nil }
-            return (seal(message), address)
+        let outputs = driver.leave()
+        logger.notice("leaving the gossip cluster", metadata: ["peers": "\(outputs.count)"])
+        let packets: [(bytes: [UInt8], to: GossipAddress)] = outputs.compactMap { output in
+            guard case .send(let bytes, let to, _) = output, let address = try? GossipAddress(parsing: to) else { return nil }
+            return (bytes, address)
         }
         let transport = self.transport
         await withTaskGroup(of: Void.self) { group in
@@ -240,42 +175,42 @@ public actor GossipNode: Service {
         }
     }
 
-    // MARK: Actions
+    // MARK: Outputs
 
-    private func perform(_ actions: [Membership<SystemRandomNumberGenerator>.Action]) {
-        for action in actions {
-            switch action {
+    private func perform(_ outputs: [GossipDriver<SystemRandomNumberGenerator>.Output], source: String? = nil) {
+        for output in outputs {
+            switch output {
             case .changed(let member):
-                let members = membership.members
+                let members = driver.membership.members
                 published.withLock { $0 = members }
                 metrics.changed(to: member.status)
-                metrics.members.record(membership.liveCount)
+                metrics.members.record(driver.membership.liveCount)
                 logger.info("member \(member.status)", metadata: [
                     "member": "\(member.name)", "address": "\(member.address)", "incarnation": "\(member.incarnation)",
                 ])
                 changesContinuation.yield(member)
-            case .send(let message, let to):
+            case .send(let bytes, let to, let stream):
                 guard let address = try? GossipAddress(parsing: to) else {
                     logger.warning("a member advertises an address that is not IP:port; not sent", metadata: ["address": "\(to)"])
                     continue
                 }
-                let bytes = seal(message)
-                // Full state goes on a stream (it can be large, and join and leave must arrive); the rest on
-                // datagrams, unless a member's metadata made one too large to send without IP fragmentation.
-                let isState = if case .state = message { true } else { false }
-                let stream = isState || bytes.count > Self.maxDatagramSize
                 metrics.sent(bytes: bytes.count, stream: stream)
                 outboundContinuation.yield((bytes, address, stream))
+            case .rejected(.authentication, let error):
+                metrics.authenticationFailures.increment()
+                logger.debug("dropped a packet that fails authentication", metadata: ["source": "\(source ?? "-")", "error": "\(error)"])
+            case .rejected(.malformed, let error):
+                metrics.decodeFailures.increment()
+                logger.debug("dropped a malformed packet", metadata: ["source": "\(source ?? "-")", "error": "\(error)"])
+            case .paused(let pause, let warn):
+                metrics.paused(pause)
+                guard warn else { continue }
+                logger.warning("this member did not run for a while (CPU starvation or a stopped process); its timeouts were extended by that much",
+                               metadata: ["pause": "\(Int(pause.milliseconds)) ms", "awareness": "\(driver.membership.awareness)"])
+            case .rejoining(let seeds):
+                logger.info("no member answered yet; joining again", metadata: ["seeds": "\(seeds)"])
             }
         }
-    }
-
-    private func seal(_ message: GossipMessage) -> [UInt8] {
-        let bytes = GossipCodec.encode(Envelope(from: membership.me.name, fromAddress: membership.me.address, message: message))
-        guard let keyring = options.keyring else { return bytes }
-        let nonce = (0..<12).map { _ in UInt8.random(in: .min ... .max, using: &random) }
-        // Sealing fails only for a nonce that is not 12 bytes, which this is.
-        return (try? keyring.seal(bytes, nonce: nonce)) ?? []
     }
 }
 

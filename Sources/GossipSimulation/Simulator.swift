@@ -1,22 +1,12 @@
 public import Gossip
-
-/// A small seeded generator, so every simulation is reproducible.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
+public import SeededRandom
 
 /// N in-process members on a virtual network with virtual time: messages are delayed, lost, duplicated and
 /// reordered as configured, nodes crash and restart, partitions cut the network. Deterministic for a seed.
+/// Each member is the production `GossipDriver` (sealing, decoding, rejoining, pause detection) around its
+/// `Membership`; only the network and the clock are simulated.
 public struct Simulator: Sendable {
-    public typealias Node = Membership<SplitMix64>
+    public typealias Node = GossipDriver<SeededGenerator>
 
     struct InFlight: Sendable {
         let deliverAt: Duration
@@ -30,7 +20,7 @@ public struct Simulator: Sendable {
     public var crashed: Set<String> = []
     public var now: Duration = .zero
     var queue: [InFlight] = []
-    public var random: SplitMix64
+    public var random: SeededGenerator
     public var configuration: GossipConfiguration
     public var loss = 0.0
     public var duplication = 0.0
@@ -43,7 +33,9 @@ public struct Simulator: Sendable {
     public var messagesSent = 0
     /// Per-node keyrings: with one, a node seals what it sends and accepts only what its keys open, as the
     /// real transport does. Without, it sends and accepts plaintext.
-    public var keyrings: [String: Keyring] = [:]
+    public var keyrings: [String: Keyring] = [:] {
+        didSet { for name in nodes.keys { nodes[name]?.options.keyring = keyrings[name] } }
+    }
     /// Datagrams a node dropped because they failed authentication or decoding, by receiving node.
     public var rejected: [String: Int] = [:]
     /// Bytes on the wire for everything sent: the encoded message, the AES-GCM envelope and IPv4 + UDP headers.
@@ -51,7 +43,7 @@ public struct Simulator: Sendable {
     private var order: UInt64 = 0
 
     public init(nodes count: Int, configuration: GossipConfiguration, seed: UInt64) {
-        random = SplitMix64(seed: seed)
+        random = SeededGenerator(seed: seed)
         self.configuration = configuration
         for index in 0..<count { add(name: Self.name(index)) }
     }
@@ -60,16 +52,17 @@ public struct Simulator: Sendable {
 
     public mutating func add(name: String, incarnation: UInt64 = 0) {
         let me = Member(name: name, address: name, incarnation: incarnation, metadata: ["node": name])
-        nodes[name] = Node(me: me, configuration: configuration, random: SplitMix64(seed: random.next()), now: now)
+        nodes[name] = Node(me: me, configuration: configuration, options: .init(keyring: keyrings[name]),
+                           random: SeededGenerator(seed: random.next()), nonces: SeededGenerator(seed: random.next()), now: now)
     }
 
     /// Every node joins through node-0.
     public mutating func joinAll() {
         for name in nodes.keys.sorted() where name != Self.name(0) {
             var node = nodes[name]!
-            let actions = node.join(seeds: [Self.name(0)])
+            let outputs = node.join(seeds: [Self.name(0)], now: now)
             nodes[name] = node
-            perform(actions, from: name)
+            perform(outputs, from: name)
         }
     }
 
@@ -80,9 +73,9 @@ public struct Simulator: Sendable {
             deliverDue()
             for name in nodes.keys.sorted() where !crashed.contains(name) {
                 var node = nodes[name]!
-                let actions = node.tick(now: now)
+                let outputs = node.tick(now: now)
                 nodes[name] = node
-                perform(actions, from: name)
+                perform(outputs, from: name)
             }
         }
     }
@@ -106,21 +99,21 @@ public struct Simulator: Sendable {
         crashed.remove(name)
         add(name: name)
         var node = nodes[name]!
-        let actions = node.join(seeds: [Self.name(name == Self.name(0) ? 1 : 0)])
+        let outputs = node.join(seeds: [Self.name(name == Self.name(0) ? 1 : 0)], now: now)
         nodes[name] = node
-        perform(actions, from: name)
+        perform(outputs, from: name)
     }
 
     public mutating func leave(_ name: String) {
         var node = nodes[name]!
-        let actions = node.leave()
+        let outputs = node.leave()
         nodes[name] = node
-        perform(actions, from: name)
+        perform(outputs, from: name)
     }
 
     /// What `observer` believes of `member`.
     public func status(of member: String, seenBy observer: String) -> MemberStatus? {
-        nodes[observer]?.member(named: member)?.status
+        nodes[observer]?.membership.member(named: member)?.status
     }
 
     public func everyone(except excluded: Set<String> = [], sees member: String, as status: MemberStatus) -> Bool {
@@ -132,21 +125,19 @@ public struct Simulator: Sendable {
         names.allSatisfy { observer in names.allSatisfy { status(of: $0, seenBy: observer) == .alive } }
     }
 
-    public mutating func perform(_ actions: [Node.Action], from name: String) {
-        let me = nodes[name]!.me
-        for action in actions {
-            switch action {
+    /// What a node's driver asked for: sends go on the virtual network, rejections are counted.
+    public mutating func perform(_ outputs: [Node.Output], from name: String) {
+        for output in outputs {
+            switch output {
             case .changed(let member):
                 events.append((now, name, member))
-            case .send(let message, let to):
+            case .rejected:
+                rejected[name, default: 0] += 1
+            case .paused, .rejoining:
+                continue
+            case .send(let bytes, let to, _):
                 if crashed.contains(name) { continue }
                 messagesSent += 1
-                let envelope = Envelope(from: me.name, fromAddress: me.address, message: message)
-                var bytes = GossipCodec.encode(envelope)
-                if let keyring = keyrings[name] {
-                    let nonce = (0..<12).map { _ in UInt8(truncatingIfNeeded: random.next()) }
-                    bytes = (try? keyring.seal(bytes, nonce: nonce)) ?? []
-                }
                 bytesSent += bytes.count + (keyrings[name] == nil ? Keyring.overhead : 0) + 28
                 if let (left, right) = partition, (left.contains(name) && right.contains(to)) || (right.contains(name) && left.contains(to)) {
                     continue
@@ -157,8 +148,7 @@ public struct Simulator: Sendable {
                     let span = delay.upperBound - delay.lowerBound
                     let jitter = span * (Double(random.next() % 1000) / 1000)
                     order += 1
-                    queue.append(InFlight(deliverAt: now + delay.lowerBound + jitter, order: order, to: to,
-                                          bytes: bytes))
+                    queue.append(InFlight(deliverAt: now + delay.lowerBound + jitter, order: order, to: to, bytes: bytes))
                 }
             }
         }
@@ -169,23 +159,10 @@ public struct Simulator: Sendable {
         queue.removeAll { $0.deliverAt <= now }
         for message in due where !crashed.contains(message.to) {
             guard var node = nodes[message.to] else { continue }
-            guard let envelope = open(message.bytes, at: message.to) else {
-                rejected[message.to, default: 0] += 1
-                continue
-            }
-            let actions = node.receive(envelope, now: now)
+            let outputs = node.receive(message.bytes, now: now)
             nodes[message.to] = node
-            perform(actions, from: message.to)
+            perform(outputs, from: message.to)
         }
-    }
-
-    private func open(_ bytes: [UInt8], at name: String) -> Envelope? {
-        var plaintext = bytes
-        if let keyring = keyrings[name] {
-            guard let opened = try? keyring.open(bytes) else { return nil }
-            plaintext = opened
-        }
-        return try? GossipCodec.decode(plaintext)
     }
 
     /// Injects raw bytes as if they arrived from the network (an attacker's datagram).

@@ -1,8 +1,9 @@
+import HeraldConfig
 import HeraldCore
 public import KubeAPI
 public import Logging
 public import Metrics
-public import OperationsEndpoint
+public import ReadinessChecks
 public import ServiceLifecycle
 
 /// `herald-controller`'s work: gives `type: LoadBalancer` Services of Herald's class IPs from the

@@ -1,3 +1,4 @@
+public import HeraldConfig
 public import HeraldCore
 public import KubeAPI
 

@@ -1,31 +1,26 @@
+public import ElapsedTime
+import HeraldConfig
 public import HeraldCore
 public import KubeAPI
-import L2Announcer
+public import L2Announcer
 public import Logging
 public import Metrics
-public import OperationsEndpoint
+public import ReadinessChecks
 public import ServiceLifecycle
+public import SpeakerCore
 
-/// `herald-speaker`'s work on one node: from the API objects and the live gossip members, plan every IP's
-/// owner (`AnnouncementPlanner`, the same answer on every node) and make this node answer for exactly the IPs
-/// it owns.
+/// `herald-speaker`'s work on one node: the thin driver of `SpeakerStateMachine`, where every decision is made.
+/// Informers, gossip and the responders feed it events; it performs the actions the machine returns, one at
+/// a time and in order (an older announced set can never land after a newer one), and wakes the machine at
+/// its next deadline.
 ///
-/// - Nothing is announced before every cache is filled and the membership has settled (another member seen,
-///   or `joinGrace` passed since the caches were filled): a starting speaker that saw only itself would claim
-///   every IP. The executable joins gossip only once the caches are filled (`untilListed`): a member is handed
-///   the IPs it ranks first for at once, and a speaker restarted while the apiserver is away could not
-///   answer for them.
 /// - While the apiserver is away the caches keep their last state: membership changes still move IPs, and
 ///   nothing is withdrawn because a watch broke.
-/// - Graceful shutdown is make-before-break: the executable stops gossip first (the member leaves, the
-///   successor takes over), and this node keeps answering each IP until its successor's announcement is seen
-///   on the wire, or for `handoverDelay` at most.
-/// - Conflicts on the wire: when another MAC claims an IP this node announces (two owners after a partition
-///   heals), the node the election ranks first between the two keeps it and announces again; the other
-///   yields it, keeps probing for it, and takes it back once the other has not answered for `yieldHold`. A
-///   MAC no speaker owns loses. Each conflict is logged, counted and reported as an `IPConflict` Event on the IP's Services.
-/// - The new owner of an IP records a `nodeAssigned` Event on each of its Services, naming the previous owner
-///   and why it lost the IP, and keeps a `ServiceL2Status` per Service it announces (`ServiceStatusPublisher`).
+/// - The executable joins gossip only once the caches are filled (`untilListed`): a member is handed the IPs
+///   it ranks first for at once, and a speaker restarted while the apiserver is away could not answer them.
+/// - Graceful shutdown: the executable stops gossip first (the member leaves, the successors take over); the
+///   machine then hands each IP over (make-before-break) and this node's status objects go last, bounded, so
+///   an absent apiserver cannot hold up the exit.
 public actor SpeakerReconciler: ServiceLifecycle.Service {
     public struct Options: Sendable {
         public var nodeName: String
@@ -41,7 +36,8 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         public var yieldHold: Duration
 
         public init(nodeName: String, namespace: String = "herald-system", loadBalancerClass: String? = nil,
-                    joinGrace: Duration = .seconds(3), handoverDelay: Duration = .seconds(1), yieldHold: Duration = .seconds(3)) {
+                    joinGrace: Duration = .seconds(3), handoverDelay: Duration = .seconds(1),
+                    yieldHold: Duration = .seconds(3)) {
             self.nodeName = nodeName
             self.namespace = namespace
             self.loadBalancerClass = loadBalancerClass
@@ -49,64 +45,51 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
             self.handoverDelay = handoverDelay
             self.yieldHold = yieldHold
         }
+
+        var machine: SpeakerStateMachine.Options {
+            .init(nodeName: nodeName, joinGrace: joinGrace, handoverDelay: handoverDelay, yieldHold: yieldHold)
+        }
     }
 
     private let client: any KubeClient
     private let membership: any MembershipView
     private let announcer: any AddressAnnouncer
     private let options: Options
+    private let clock: ElapsedClock
     private let logger: Logger
     private let readiness: Readiness
     private let events: EventRecorder
-    private var metrics: SpeakerMetrics
+    private let metrics: SpeakerMetrics
+    private let statuses: ServiceStatusPublisher
     private let services: Informer<KubernetesService>
     private let pools: Informer<IPAddressPool>
     private let advertisements: Informer<L2Advertisement>
     private let nodes: Informer<Node>
     /// Made in `run`, once the server's EndpointSlice version is known.
     private var slices: Informer<EndpointSlice>?
+    private var machine: SpeakerStateMachine
+    /// An API object or a member changed: the next pass reads them all (bursts coalesce into one pass).
     private let changed: AsyncStream<Void>
     private let changedContinuation: AsyncStream<Void>.Continuation
-    private var settled = false
-    /// Every cache has been listed once; `untilListed` callers wait for it.
+    /// The machine's actions, performed by one task in order.
+    private let actions: AsyncStream<SpeakerStateMachine.Action>
+    private let actionsContinuation: AsyncStream<SpeakerStateMachine.Action>.Continuation
+    /// The one pending wake-up, and for when.
+    private var timer: (deadline: Duration, task: Task<Void, Never>)?
     private var listed = false
     private var listedWaiters: [AsyncStream<Void>.Continuation] = []
-    private var plan: [IPAddress: IPAnnouncement] = [:]
-    private var announced: [IPAddress: Set<String>?] = [:]
-    /// The IPs the announcer could not announce at the last apply, and why (each reported once).
-    private var failed: [IPAddress: String] = [:]
-    /// The apply under way; the next waits for it.
-    private var applying: Task<Void, Never>?
-    /// The announcer's interfaces changed since the last apply.
-    private var announcerInterfacesChanged = false
-    private var reportedProblems: Set<String> = []
-    private var stopping = false
-    /// Set while handing over: claims then end the hand-over of their IP early.
-    private var handoverFinished: AsyncStream<Void>.Continuation?
-    /// IPs yielded to a higher-ranked claimant, until when.
-    private var yielded: [IPAddress: (to: String, until: ContinuousClock.Instant)] = [:]
-    private var lastDefence: [IPAddress: ContinuousClock.Instant] = [:]
-    /// When another live speaker last claimed each announced IP: at shutdown, those are handed over already.
-    private var claimedByLiveSpeaker: [IPAddress: ContinuousClock.Instant] = [:]
-    /// The one pending re-plan for when the earliest yield's hold ends.
-    private var yieldCheck: Task<Void, Never>?
-    /// Set once this node's last status pass is queued: nothing is published after it.
-    private var statusesClosed = false
-    /// Which node each speaker MAC belongs to; kept when a member goes, for partitions.
-    private var speakerMACs: [MACAddress: String] = [:]
-    private let statuses: ServiceStatusPublisher
-    /// The live members at the last plan (whose status objects stay).
-    private var liveMembers: Set<String> = []
 
     static let cachesCheck = "caches"
     static let membershipCheck = "membership"
 
     public init(client: any KubeClient, membership: any MembershipView, announcer: any AddressAnnouncer, options: Options,
-                logger: Logger, readiness: Readiness = Readiness(), metricsFactory: any MetricsFactory = MetricsSystem.factory) {
+                logger: Logger, readiness: Readiness = Readiness(), metricsFactory: any MetricsFactory = MetricsSystem.factory,
+                clock: ElapsedClock = .continuous) {
         self.client = client
         self.membership = membership
         self.announcer = announcer
         self.options = options
+        self.clock = clock
         var logger = logger
         logger[metadataKey: "node"] = "\(options.nodeName)"
         self.logger = logger
@@ -120,15 +103,22 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         pools = Informer(client: client, namespace: options.namespace, logger: logger)
         advertisements = Informer(client: client, namespace: options.namespace, logger: logger)
         nodes = Informer(client: client, logger: logger)
+        machine = SpeakerStateMachine(options: options.machine, interfaces: announcer.interfaceNames)
         (changed, changedContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        (actions, actionsContinuation) = AsyncStream.makeStream(of: SpeakerStateMachine.Action.self)
     }
 
     /// Every IP's decision, as this node last made it (for tests and `explain`).
-    public var currentPlan: [IPAddress: IPAnnouncement] { plan }
-    /// The IPs this node answers for, with their interfaces (nil: every interface).
-    public var announcedIPs: [IPAddress: Set<String>?] { announced }
+    public var currentPlan: [IPAddress: IPAnnouncement] { machine.plan }
+    /// The IPs this node answers for, with their interfaces (nil: every interface), as last applied.
+    public var announcedIPs: [IPAddress: Set<String>?] { machine.announced }
     /// Stopping, and still answering until the successors are heard.
-    public var isHandingOver: Bool { handoverFinished != nil }
+    public var isHandingOver: Bool {
+        if case .handingOver = machine.phase { true } else { false }
+    }
+    public var phase: SpeakerStateMachine.Phase { machine.phase }
+    /// When the machine is woken next (a join grace, a yield's hold or a hand-over ends), on `clock`'s time.
+    public var nextDeadline: Duration? { machine.nextDeadline }
 
     public func run() async throws {
         let slices = Informer<EndpointSlice>(client: client, type: await endpointSliceType(), logger: logger)
@@ -145,34 +135,19 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
                 for await _ in self.membership.changes { self.changedContinuation.yield() }
             }
             group.addTask {
-                for await claim in self.announcer.claims { await self.handle(claim) }
+                for await claim in self.announcer.claims { await self.seen(claim) }
             }
             group.addTask {
-                for await _ in self.announcer.interfaceChanges { await self.interfacesChanged() }
+                for await names in self.announcer.interfaceChanges { await self.interfacesChanged(names) }
             }
-            group.addTask {
-                await self.untilListed()
-                try? await Task.sleep(for: self.options.joinGrace)
-                await self.joinGraceEnded()
-            }
+            let performer = Task { for await action in self.actions { await self.perform(action) } }
             await cancelWhenGracefulShutdown {
-                for await _ in self.changed { await self.reconcile() }
+                for await _ in self.changed { await self.pass() }
             }
-            // Make-before-break: gossip has already left (the executable stops it first), so the successors are
-            // taking over; keep answering each IP until its successor is heard, or for the delay at most.
-            stopping = true
-            yieldCheck?.cancel()
-            if !announced.isEmpty {
-                logger.notice("handing over", metadata: ["ips": "\(announced.count)", "delay": "\(options.handoverDelay)"])
-                await waitForSuccessors()
-            }
-            await apply([:])
-            // This node's status objects go with it (bounded: an absent apiserver must not hold up the exit;
-            // the successors delete them then, as they would a crashed node's).
-            statusesClosed = true
-            await statuses.publish([:], liveNodes: [], services: nil)
-            let statuses = self.statuses
-            await firstToFinish(.seconds(2)) { _ = await statuses.converge() }
+            feed(.shutdownAsked)
+            // Every action up to `stop` is performed, the last status withdrawal included.
+            await performer.value
+            timer?.task.cancel()
             group.cancelAll()
         }
     }
@@ -192,7 +167,9 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 let type = try await client.endpointSliceType()
-                if type == EndpointSlice.v1beta1 { logger.notice("the server has no discovery.k8s.io/v1; reading EndpointSlices as v1beta1") }
+                if type == EndpointSlice.v1beta1 {
+                    logger.notice("the server has no discovery.k8s.io/v1; reading EndpointSlices as v1beta1")
+                }
                 return type
             } catch {
                 logger.warning("cannot ask the server which EndpointSlice version it serves; retrying",
@@ -203,22 +180,6 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
             }
         }
         return EndpointSlice.type
-    }
-
-    private func waitForSuccessors() async {
-        // Successors heard in the moment between leaving gossip and this hand-over: already taken over.
-        let recent = ContinuousClock.now - options.handoverDelay
-        let heard = Set(claimedByLiveSpeaker.filter { $0.value > recent && announced[$0.key] != nil }.keys)
-        if !heard.isEmpty {
-            metrics.conflicts["handed_over"]?.increment(by: heard.count)
-            await apply(announced.filter { !heard.contains($0.key) })
-            if announced.isEmpty { return }
-        }
-        let (finished, continuation) = AsyncStream.makeStream(of: Void.self)
-        handoverFinished = continuation
-        await wait(for: finished, upTo: options.handoverDelay)
-        handoverFinished = nil
-        if announced.isEmpty { logger.notice("every successor announced; handed over") }
     }
 
     /// Returns once every cache has been listed (at once if it has), or when the calling task is cancelled.
@@ -232,242 +193,104 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         if listed { continuation.finish() } else { listedWaiters.append(continuation) }
     }
 
-    private func joinGraceEnded() {
-        if !settled { logger.notice("no other speaker answered within the join grace; announcing as the only member") }
-        changedContinuation.yield()
-        settled = true
-    }
+    // MARK: Events in
 
-    // MARK: Planning
-
-    private func reconcile() async {
+    /// Reads every cache and the members, once every cache is listed, and gives the machine both together.
+    private func pass() async {
         guard let slices else { return }
         guard await services.hasSynced, await pools.hasSynced, await advertisements.hasSynced, await nodes.hasSynced,
               await slices.hasSynced else { return }
-        readiness.pass(Self.cachesCheck)
-        if !listed {
-            listed = true
-            for waiter in listedWaiters { waiter.finish() }
-            listedWaiters = []
-        }
-        // This node counts itself live while it runs: after a leave the others drop it, but it keeps answering
-        // until its successor took over (make-before-break).
-        let members = await membership.liveNames().union([options.nodeName])
-        liveMembers = members
-        speakerMACs = await membership.macs()
-        if members.count > 1 { settled = true }
-        guard settled else { return }
-        readiness.pass(Self.membershipCheck)
-        let view = SpeakerView(services: await services.objects.values, endpointSlices: await slices.objects.values,
+        let members = SpeakerStateMachine.Members(live: await membership.liveNames(), macs: await membership.macs(),
+                                                  departed: await membership.departedNames())
+        let services = await services.objects.values
+        let view = SpeakerView(services: services, endpointSlices: await slices.objects.values,
                                pools: await pools.objects.values, advertisements: await advertisements.objects.values,
-                               nodes: await nodes.objects.values, members: members, loadBalancerClass: options.loadBalancerClass)
-        report(view.problems)
-        let next = AnnouncementPlanner.plan(view.inputs)
-        await recordOwnerChanges(from: plan, to: next)
-        plan = next
-        let now = ContinuousClock.now
-        // A yield is for a claimant the membership cannot see (the other side of a partition). Once it is a
-        // live member again, the plan decides; and a claimant that stays dead to the membership gets only the
-        // hold: the probes it stops answering end the yield.
-        let stillYielded = yielded.filter { $0.value.until > now && !members.contains($0.value.to) }
-        if stillYielded.count != yielded.count {
-            for (ip, yield) in yielded.sorted(by: { $0.key < $1.key }) where stillYielded[ip] == nil {
-                let why = members.contains(yield.to) ? "is a live member again: the plan decides" : "stopped answering"
-                logger.notice("the node it was yielded to \(why)", metadata: ["ip": "\(ip)", "node": "\(yield.to)"])
-            }
-            yielded = stillYielded
-            await announcer.watch(Set(yielded.keys))
-        }
-        scheduleYieldCheck()
-        var desired: [IPAddress: Set<String>?] = [:]
-        for (ip, decision) in next where decision.owner == options.nodeName && yielded[ip] == nil { desired[ip] = decision.interfaces }
-        await apply(desired)
+                               nodes: await nodes.objects.values, members: [], loadBalancerClass: options.loadBalancerClass)
+        let configuration = SpeakerStateMachine.Configuration(inputs: view.inputs, problems: view.problems,
+                                                              services: Set(services.map(\.serviceKey)))
+        feed(.observed(configuration, members))
     }
 
-    /// What `statuses` should show: each Service of an announced IP, with the interfaces its IPs go out on.
-    private func publishStatuses() async {
-        guard !statusesClosed else { return }
-        var entries: [ServiceKey: Set<String>] = [:]
-        let present = Set(announcer.interfaceNames)
-        for (ip, interfaces) in announced {
-            // The interfaces it is answered on: an L2Advertisement may name some this node does not have.
-            let names = interfaces?.intersection(present) ?? present
-            for service in plan[ip]?.services ?? [] { entries[service, default: []].formUnion(names) }
-        }
-        await statuses.publish(entries.mapValues { $0.sorted() }, liveNodes: liveMembers,
-                               services: Set(await services.objects.values.map(\.serviceKey)))
+    private func seen(_ claim: ForeignClaim) async {
+        let macs = await membership.macs(), departed = await membership.departedNames()
+        feed(.claimSeen(claim, macs: macs, departed: departed))
     }
 
-    // MARK: Conflicts on the wire
-
-    private func handle(_ claim: ForeignClaim) async {
-        if speakerMACs[claim.mac] == nil { speakerMACs = await membership.macs() }
-        let claimant = speakerMACs[claim.mac]
-        if let yield = yielded[claim.ip] {
-            // Yielded, and the node it went to still answers (this node's probe, or its announcements).
-            if claimant == yield.to { yielded[claim.ip]?.until = ContinuousClock.now + options.yieldHold }
-            return
-        }
-        guard announced[claim.ip] != nil, claimant != options.nodeName else { return }
-        let metadata: Logger.Metadata = ["ip": "\(claim.ip)", "mac": "\(claim.mac)", "interface": "\(claim.interface)",
-                                         "claimant": "\(claimant ?? "none")"]
-        if let handoverFinished {
-            // Leaving, and a successor is heard: stop answering this IP now rather than at the end of the delay.
-            // Only another speaker counts: a stranger's claim is no successor.
-            guard claimant != nil else { return }
-            logger.notice("successor announced; stopped answering", metadata: metadata)
-            metrics.conflicts["handed_over"]?.increment()
-            await apply(announced.filter { $0.key != claim.ip })
-            if announced.isEmpty { handoverFinished.yield() }
-            return
-        }
-        let now = ContinuousClock.now
-        if let claimant, await membership.departedNames().contains(claimant) {
-            // A speaker that left gracefully still answers until it hears this node's announcement: hand-over,
-            // not a conflict (yielding to it would leave the IP unanswered once it stops).
-            return
-        }
-        if let claimant, liveMembers.contains(claimant) {
-            // Another live speaker announces it: one of the two views is behind (a restart, a leave, endpoints
-            // moving), and gossip brings them together in milliseconds. Plan again rather than fight; if this
-            // node is stopping, the IP is handed over already.
-            claimedByLiveSpeaker[claim.ip] = now
-            changedContinuation.yield()
-            return
-        }
-        let who = claimant.map { "node \"\($0)\"" } ?? "a host that runs no Herald speaker"
-        switch ConflictResolution.resolve(ip: claim.ip, node: options.nodeName, claimant: claimant) {
-        case .ignore:
-            return
-        case .yield:
-            // Only a node the membership cannot see gets here (the other side of a partition that healed).
-            yielded[claim.ip] = (to: claimant!, until: now + options.yieldHold)
-            logger.warning("another node announces this IP and ranks first; yielding it", metadata: metadata)
-            metrics.conflicts["yielded"]?.increment()
-            await recordConflict(claim, message: "\(claim.ip) is also announced by \(who) (MAC \(claim.mac)), which ranks first: node \"\(options.nodeName)\" stops announcing it")
-            await announcer.watch(Set(yielded.keys))
-            changedContinuation.yield()
-        case .defend:
-            // At most once a second per IP: a claimant that does not yield must not start an announcement storm.
-            if let last = lastDefence[claim.ip], now - last < .seconds(1) { return }
-            lastDefence[claim.ip] = now
-            logger.warning("another MAC announces this IP; announcing it again", metadata: metadata)
-            metrics.conflicts["defended"]?.increment()
-            await recordConflict(claim, message: "\(claim.ip) is also announced by \(who) (MAC \(claim.mac)): node \"\(options.nodeName)\" \(claimant == nil ? "keeps it" : "ranks first and keeps it") and announces it again")
-            await announcer.reannounce(claim.ip)
-        }
-    }
-
-    /// One pending re-plan, for when the earliest yield's hold ends (claims push the holds back; the re-plan
-    /// then schedules the next).
-    private func scheduleYieldCheck() {
-        guard yieldCheck == nil, !stopping, let earliest = yielded.values.map(\.until).min() else { return }
-        yieldCheck = Task {
-            try? await Task.sleep(until: earliest + .milliseconds(10))
-            self.yieldCheckDue()
-        }
-    }
-
-    private func yieldCheckDue() {
-        yieldCheck = nil
-        changedContinuation.yield()
-    }
-
-    private func recordConflict(_ claim: ForeignClaim, message: String) async {
-        await post(.warning, reason: "IPConflict", message: message, on: plan[claim.ip]?.services ?? [])
-    }
-
-    /// An Event on each of `keys` that the cache still holds.
-    private func post(_ kind: EventRecorder.Kind, reason: String, message: String, on keys: [ServiceKey]) async {
-        for key in keys {
-            guard let object = await services.object(forKey: key.description) else { continue }
-            events.post(kind, reason: reason, message: message, about: object.reference)
-        }
-    }
-
-    /// Makes `desired` what the node announces, after any apply under way: applies run in the order they were
-    /// asked for, so an older set can never land on the announcer after a newer one (each awaits the
-    /// announcer, and the actor runs other work meanwhile).
-    private func apply(_ desired: [IPAddress: Set<String>?]) async {
-        let previous = applying
-        let task = Task {
-            await previous?.value
-            await self.applyNow(desired)
-        }
-        applying = task
-        await task.value
-    }
-
-    private func applyNow(_ desired: [IPAddress: Set<String>?]) async {
-        let interfacesChanged = announcerInterfacesChanged
-        announcerInterfacesChanged = false
-        guard desired != announced || interfacesChanged else { return }
-        let gained = Set(desired.keys).subtracting(announced.keys), lost = Set(announced.keys).subtracting(desired.keys)
-        for ip in lost.sorted() {
-            logger.notice("ownership lost", metadata: ["ip": "\(ip)", "reason": "\(lossReason(ip))"])
-        }
-        for ip in gained.sorted() {
-            logger.notice("ownership gained", metadata: ["ip": "\(ip)", "services": "\(plan[ip]?.services.map(\.description) ?? [])"])
-        }
-        metrics.gained.increment(by: gained.count)
-        metrics.lost.increment(by: lost.count)
-        await record(failures: await announcer.apply(desired))
-        announced = desired
-        lastDefence = lastDefence.filter { desired[$0.key] != nil }
-        claimedByLiveSpeaker = claimedByLiveSpeaker.filter { desired[$0.key] != nil }
-        metrics.announced.record(desired.count)
-        await publishStatuses()
-    }
-
-    /// Once per IP that newly cannot be announced: a log line, and the Services' Events say why nobody answers.
-    private func record(failures: [IPAddress: String]) async {
-        metrics.announceFailures.increment(by: failures.count)
-        for (ip, why) in failures.sorted(by: { $0.key < $1.key }) where failed[ip] == nil {
-            logger.error("cannot announce", metadata: ["ip": "\(ip)", "error": "\(why)"])
-            await post(.warning, reason: "AnnounceFailed", message: "node \"\(options.nodeName)\" owns \(ip) but cannot announce it: \(why)",
-                       on: plan[ip]?.services ?? [])
-        }
-        failed = failures
-    }
-
-    /// An interface came or went (the announcer has given a new responder its share already): the next pass
-    /// applies even an unchanged set, so what could not be announced is looked at again and the statuses
-    /// list the interfaces. Through the pass loop, not an apply of its own, which could carry an older set.
-    private func interfacesChanged() async {
-        announcerInterfacesChanged = true
-        changedContinuation.yield()
+    /// An interface came or went (the announcer has given a new responder its share already).
+    private func interfacesChanged(_ names: [String]) async {
+        feed(.interfacesChanged(names))
         // The others must know the new MACs as this node's, or its answers would look like a stranger's.
         await membership.publish(macs: announcer.macs)
     }
 
-    private func lossReason(_ ip: IPAddress) -> String {
-        if stopping { return "this speaker is stopping" }
-        if let yield = yielded[ip] { return "node \"\(yield.to)\" announces it too and ranks first" }
-        guard let decision = plan[ip] else { return "no Service shows the IP any more" }
-        if let withheld = decision.withheld { return withheld.description }
-        if let exclusion = decision.excluded[options.nodeName] { return exclusion.description }
-        return "\(decision.owner ?? "another node") ranks first"
+    private func deadlineReached() {
+        timer = nil
+        feed(.deadlineReached)
     }
 
-    /// The new owner tells each Service of the IP, once: `announcing 192.0.2.10 from node "b" with protocol
-    /// "layer2" (was node "a": its speaker is not a live member)`.
-    private func recordOwnerChanges(from old: [IPAddress: IPAnnouncement], to new: [IPAddress: IPAnnouncement]) async {
-        for (ip, decision) in new.sorted(by: { $0.key < $1.key }) where decision.owner == options.nodeName && old[ip]?.owner != options.nodeName {
-            var message = "announcing \(ip) from node \"\(options.nodeName)\" with protocol \"layer2\""
-            if let previous = old[ip]?.owner {
-                let why = decision.excluded[previous].map(\.description) ?? "\(options.nodeName) now ranks first"
-                message += " (was node \"\(previous)\": \(why))"
+    /// The machine decides at once (no suspension between the event and the queueing of its actions, so
+    /// actions stay in the order of their events); then the wake-up follows its next deadline.
+    private func feed(_ event: SpeakerStateMachine.Event) {
+        for action in machine.handle(event, now: clock.now()) { actionsContinuation.yield(action) }
+        let deadline = machine.nextDeadline
+        guard deadline != timer?.deadline else { return }
+        timer?.task.cancel()
+        timer = deadline.map { deadline in
+            (deadline, Task { [clock] in
+                guard (try? await clock.sleep(until: deadline)) != nil else { return }
+                self.deadlineReached()
+            })
+        }
+    }
+
+    // MARK: Actions out
+
+    private func perform(_ action: SpeakerStateMachine.Action) async {
+        switch action {
+        case .apply(let desired):
+            let failures = await announcer.apply(desired)
+            feed(.applied(failures: failures))
+        case .reannounce(let ip): await announcer.reannounce(ip)
+        case .watch(let ips): await announcer.watch(ips)
+        case .post(let notice):
+            for key in notice.services {
+                guard let object = await services.object(forKey: key.description) else { continue }
+                events.post(notice.kind == .warning ? .warning : .normal, reason: notice.reason, message: notice.message,
+                            about: object.reference)
             }
-            await post(.normal, reason: "nodeAssigned", message: message, on: decision.services)
+        case .publishStatuses(let update):
+            await statuses.publish(update.entries, liveNodes: update.liveNodes, services: update.services)
+        case .withdrawStatuses:
+            // This node's status objects go with it (bounded: an absent apiserver must not hold up the exit; the
+            // successors delete them then, as they would a crashed node's).
+            await statuses.publish([:], liveNodes: [], services: nil)
+            let statuses = self.statuses
+            await firstToFinish(.seconds(2)) { _ = await statuses.converge() }
+        case .log(let line):
+            let metadata = line.metadata.mapValues { Logger.MetadataValue.string($0) }
+            logger.log(level: line.level.logLevel, "\(line.message)", metadata: metadata)
+        case .count(let counter, let amount): metrics.counter(counter).increment(by: amount)
+        case .record(.announced, let value): metrics.announced.record(value)
+        case .record(.invalidObjects, let value): metrics.invalidObjects.record(value)
+        case .ready(.caches): readiness.pass(Self.cachesCheck)
+        case .ready(.membership): readiness.pass(Self.membershipCheck)
+        case .listed:
+            listed = true
+            for waiter in listedWaiters { waiter.finish() }
+            listedWaiters = []
+        case .observeAgain: changedContinuation.yield()
+        case .stop: actionsContinuation.finish()
         }
     }
+}
 
-    private func report(_ problems: [String]) {
-        metrics.invalidObjects.record(problems.count)
-        let current = Set(problems)
-        for problem in current.subtracting(reportedProblems).sorted() {
-            logger.error("configuration left out", metadata: ["error": "\(problem)"])
+extension SpeakerStateMachine.LogLine.Level {
+    var logLevel: Logger.Level {
+        switch self {
+        case .info: .info
+        case .notice: .notice
+        case .warning: .warning
+        case .error: .error
         }
-        reportedProblems = current
     }
 }

@@ -1,4 +1,3 @@
-public import HeraldCore
 
 /// `v1/Service`: the fields a load balancer reads and writes.
 /// Named `KubernetesService` because `Service` is swift-service-lifecycle's protocol, which every program here uses.
@@ -67,9 +66,6 @@ public struct KubernetesService: KubeResource {
         self.spec = spec
         self.status = status
     }
-
-    /// The allocator's and planner's name for this Service.
-    public var serviceKey: ServiceKey { ServiceKey(namespace: metadata.namespace ?? "", name: metadata.name ?? "") }
 
     /// The IPs in `status.loadBalancer.ingress`.
     public var ingressIPs: [String] { status?.loadBalancer?.ingress?.compactMap(\.ip) ?? [] }

@@ -1,4 +1,3 @@
-public import HeraldCore
 import Foundation
 
 /// `discovery.k8s.io/v1/EndpointSlice` (v1beta1 has the same shape for these fields; servers before 1.21
@@ -112,22 +111,6 @@ public struct IPAddressPool: KubeResource {
         self.metadata = metadata
         self.spec = spec
     }
-
-    /// HeraldCore's model of this pool; selector errors name the field (`spec.serviceAllocation.namespaceSelectors[0]…`).
-    /// Address errors are found by `PoolValidator`, which sees all pools together.
-    public func poolSpec() throws(ResourceError) -> PoolSpec {
-        let path = "IPAddressPool \(metadata.key)"
-        var allocation: ServiceAllocation?
-        if let given = spec.serviceAllocation {
-            allocation = ServiceAllocation(
-                priority: given.priority ?? 0, namespaces: given.namespaces ?? [],
-                namespaceSelectors: try (given.namespaceSelectors ?? []).labelSelectors(path: "\(path): spec.serviceAllocation.namespaceSelectors"),
-                serviceSelectors: try (given.serviceSelectors ?? []).labelSelectors(path: "\(path): spec.serviceAllocation.serviceSelectors"))
-        }
-        return PoolSpec(name: metadata.name ?? "", addresses: spec.addresses, autoAssign: spec.autoAssign ?? true,
-                        avoidBuggyIPs: spec.avoidBuggyIPs ?? false, serviceAllocation: allocation,
-                        createdAt: metadata.creationTimestamp.flatMap(Timestamps.seconds) ?? 0)
-    }
 }
 
 /// `metallb.io/v1beta1/L2Advertisement`, as MetalLB defines it.
@@ -159,38 +142,6 @@ public struct L2Advertisement: KubeResource {
         self.spec = spec
     }
 }
-
-extension LabelSelectorObject {
-    /// HeraldCore's selector, validated; errors are prefixed with `path`.
-    public func labelSelector(path: String) throws(ResourceError) -> LabelSelector {
-        var requirements: [LabelSelectorRequirement] = []
-        for (index, expression) in (matchExpressions ?? []).enumerated() {
-            guard let op = LabelSelectorRequirement.Operator(rawValue: expression.operator) else {
-                throw ResourceError("\(path).matchExpressions[\(index)].operator: \"\(expression.operator)\" is not In, NotIn, Exists or DoesNotExist")
-            }
-            requirements.append(LabelSelectorRequirement(key: expression.key, operator: op, values: expression.values ?? []))
-        }
-        let selector = LabelSelector(matchLabels: matchLabels ?? [:], matchExpressions: requirements)
-        do { try selector.validate() } catch { throw ResourceError("\(path): \(error)") }
-        return selector
-    }
-}
-
-extension [LabelSelectorObject] {
-    /// Each selector, validated; an error names `path[index]`.
-    public func labelSelectors(path: String) throws(ResourceError) -> [LabelSelector] {
-        var selectors: [LabelSelector] = []
-        for (index, selector) in enumerated() { selectors.append(try selector.labelSelector(path: "\(path)[\(index)]")) }
-        return selectors
-    }
-}
-
-/// A resource whose content Herald cannot use, with the field at fault.
-public struct ResourceError: Error, Hashable, Sendable, CustomStringConvertible {
-    public var description: String
-    public init(_ description: String) { self.description = description }
-}
-
 
 /// MetalLB's `ServiceL2Status` (metallb.io/v1beta1): which node announces a Service in Layer 2 mode, and on
 /// which interfaces. One object per Service and announcing node, in the speakers' namespace, labelled with
@@ -233,11 +184,4 @@ public struct ServiceL2Status: KubeResource {
 
     /// The announcing node, from the status or else the label.
     public var node: String? { status?.node ?? metadata.labels?[Self.nodeLabel] }
-
-    /// The Service, from the status or else the labels.
-    public var serviceKey: ServiceKey? {
-        guard let namespace = status?.serviceNamespace ?? metadata.labels?[Self.serviceNamespaceLabel],
-              let name = status?.serviceName ?? metadata.labels?[Self.serviceNameLabel] else { return nil }
-        return ServiceKey(namespace: namespace, name: name)
-    }
 }

@@ -1,3 +1,4 @@
+import ReadinessChecks
 import NIOCore
 import NIOHTTP1
 import Prometheus

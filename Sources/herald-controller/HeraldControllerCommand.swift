@@ -8,6 +8,7 @@ import KubeAPI
 import Logging
 import Metrics
 import OperationsEndpoint
+import ReadinessChecks
 import Prometheus
 import ServiceLifecycle
 import UnixSignals
@@ -19,9 +20,9 @@ struct HeraldControllerCommand: AsyncParsableCommand {
         commandName: "herald-controller",
         abstract: "Give LoadBalancer Services external IPs from MetalLB IPAddressPools and write them into their status.",
         discussion: """
-            Defaults fit the Deployment: in-cluster configuration (the pod's service account), pools in \
-            herald-system, leader election on the Lease herald-system/herald-controller. Outside a cluster give \
-            --kubeconfig or set KUBECONFIG.
+            Defaults fit the Deployment: in-cluster configuration (the pod's service account), pools in the \
+            pod's namespace (POD_NAMESPACE, else herald-system), leader election on the Lease herald-controller \
+            there. Outside a cluster give --kubeconfig or set KUBECONFIG.
             """
     )
 
@@ -58,7 +59,9 @@ struct HeraldControllerCommand: AsyncParsableCommand {
             services.append(.init(service: OperationsServer(address: address, registry: registry, readiness: readiness, logger: logger)))
         }
         logger.notice("starting", metadata: ["server": "\(config.server)", "namespace": "\(kubernetes.namespace)", "class": "\(kubernetes.lbClass ?? "(default)")"])
-        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = ShutdownBound.graceful
+        let group = ServiceGroup(configuration: configuration)
         try await group.run()
         await client.shutdown()
     }

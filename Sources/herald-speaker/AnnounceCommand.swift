@@ -1,7 +1,6 @@
 import ArgumentParser
 import HeraldCommandSupport
 import HeraldCore
-import HeraldSpeaker
 import L2Announcer
 import Logging
 import Metrics

@@ -1,6 +1,5 @@
 import ArgumentParser
 import HeraldCommandSupport
-import HeraldSpeaker
 import L2Announcer
 import Logging
 import Metrics
@@ -21,15 +20,15 @@ struct LayerTwoOptions: ParsableArguments {
     var conflictProbeInterval: Int = 1000
 
     @Option(help: "Who answers IPv6 Neighbour Solicitations: responder (Herald, the default) or kernel-proxy (neighbour proxy entries; needs net.ipv6.conf.all.forwarding=1, proxy_ndp=1 and CAP_NET_ADMIN).")
-    var ndpMode: String = InterfaceSpeaker.NDPMode.responder.rawValue
+    var ndpMode: String = InterfaceResponder.NDPMode.responder.rawValue
 
     func validate() throws {
         guard AnnouncementSchedule(milliseconds: announceSchedule) != nil else {
             throw ValidationError("--announce-schedule \"\(announceSchedule)\" is not a list of milliseconds such as 0,500,1000")
         }
         guard conflictProbeInterval >= 0 else { throw ValidationError("--conflict-probe-interval takes milliseconds, 0 or more") }
-        guard InterfaceSpeaker.NDPMode(rawValue: ndpMode) != nil else {
-            throw ValidationError("--ndp-mode \"\(ndpMode)\" is not one of \(InterfaceSpeaker.NDPMode.allCases.map(\.rawValue))")
+        guard InterfaceResponder.NDPMode(rawValue: ndpMode) != nil else {
+            throw ValidationError("--ndp-mode \"\(ndpMode)\" is not one of \(InterfaceResponder.NDPMode.allCases.map(\.rawValue))")
         }
     }
 
@@ -44,21 +43,21 @@ struct LayerTwoOptions: ParsableArguments {
             }
             guard !names.isEmpty else { throw StartupError("no interface is up with a MAC address; name one with --interface") }
         }
-        let make = speakerFactory(logger: logger)
-        let speakers = try names.map { name in
+        let make = responderFactory(logger: logger)
+        let responders = try names.map { name in
             do { return try make(name) } catch { throw StartupError("cannot answer on \(name): \(error)") }
         }
         let discovery = named.isEmpty ? InterfaceAnnouncer.Discovery(
             list: { try InterfaceDirectory.all().map { (name: $0.name, announceable: $0.isAnnounceable) } }, make: make) : nil
-        return InterfaceAnnouncer(speakers: speakers, discovery: discovery, logger: logger)
+        return InterfaceAnnouncer(responders: responders, discovery: discovery, logger: logger)
     }
 
-    private func speakerFactory(logger: Logger) -> @Sendable (String) throws -> InterfaceSpeaker {
+    private func responderFactory(logger: Logger) -> @Sendable (String) throws -> InterfaceResponder {
         let schedule = AnnouncementSchedule(milliseconds: announceSchedule)!
-        let mode = InterfaceSpeaker.NDPMode(rawValue: ndpMode)!
+        let mode = InterfaceResponder.NDPMode(rawValue: ndpMode)!
         let probes: Duration? = conflictProbeInterval > 0 ? .milliseconds(conflictProbeInterval) : nil
         return { name in
-            try InterfaceSpeaker(interfaceName: name, schedule: schedule, ndpMode: mode, conflictProbeInterval: probes,
+            try InterfaceResponder(interfaceName: name, schedule: schedule, ndpMode: mode, conflictProbeInterval: probes,
                                  logger: logger, metricsFactory: MetricsSystem.factory)
         }
     }

@@ -9,6 +9,7 @@ import L2Announcer
 import Logging
 import Metrics
 import OperationsEndpoint
+import ReadinessChecks
 import Prometheus
 import ServiceLifecycle
 import UnixSignals
@@ -132,7 +133,9 @@ struct RunCommand: AsyncParsableCommand {
             "node": "\(node)", "interfaces": "\(announcer.interfaceNames)", "gossip": "\(transport.localAddress)",
             "peers": "\(gossip.peerList)",
         ])
-        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = ShutdownBound.graceful
+        let group = ServiceGroup(configuration: configuration)
         try await group.run()
         await client.shutdown()
         logger.notice("stopped")

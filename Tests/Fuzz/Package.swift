@@ -29,7 +29,7 @@ let package = Package(
         // The gossip codec, and whatever decodes fed to a live membership state machine.
         .executableTarget(
             name: "fuzz-gossip-codec",
-            dependencies: [.product(name: "Gossip", package: "herald")],
+            dependencies: [.product(name: "Gossip", package: "herald"), .product(name: "SeededRandom", package: "herald")],
             swiftSettings: fuzzer
         ),
     ]

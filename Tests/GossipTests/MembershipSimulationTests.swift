@@ -1,6 +1,7 @@
 import GossipSimulation
 import HeraldTestSupport
 @testable import Gossip
+import SeededRandom
 import Testing
 
 /// The protocol in the deterministic simulator: seeded randomness, virtual time, injected faults.
@@ -27,7 +28,7 @@ import Testing
         let macs = "02:00:5e:00:53:03,02:00:5e:00:53:33"
         simulator.nodes["node-3"]?.setMetadata(["macs": macs])
         let took = simulator.run(until: { simulator in
-            Self.all10.allSatisfy { simulator.nodes[$0]?.member(named: "node-3")?.metadata["macs"] == macs }
+            Self.all10.allSatisfy { simulator.nodes[$0]?.membership.member(named: "node-3")?.metadata["macs"] == macs }
         }, limit: .seconds(5))
         #expect(took != nil, "not every member has node-3's new metadata after 5 s")
         #expect(simulator.converged(alive: Self.all10))
@@ -110,7 +111,7 @@ import Testing
         simulator.restart("node-2")
         let step2 = simulator.run(until: { $0.converged(alive: five) }, limit: .seconds(10))
         #expect(step2 != nil, "the restarted member is not seen alive")
-        #expect((simulator.nodes["node-2"]?.me.incarnation ?? 0) > 0)
+        #expect((simulator.nodes["node-2"]?.membership.me.incarnation ?? 0) > 0)
     }
 
     /// A partition long enough for each side to declare the other dead, then healed: the state offered to
@@ -138,8 +139,8 @@ import Testing
         var configuration = GossipConfiguration.lanFast
         configuration.pushPullInterval = .seconds(100_000)
         configuration.deadProbeWindow = .seconds(60)
-        var node = Membership(me: Member(name: "a", address: "a"), configuration: configuration, random: SplitMix64(seed: 1), now: .zero)
-        var actions: [Membership<SplitMix64>.Action] = []
+        var node = Membership(me: Member(name: "a", address: "a"), configuration: configuration, random: SeededGenerator(seed: 1), now: .zero)
+        var actions: [Membership<SeededGenerator>.Action] = []
         node.apply(MemberUpdate(Member(name: "b", address: "b", status: .dead)), from: "c", now: .zero, into: &actions)
         func statesSent(at now: Duration) -> Int {
             node.tick(now: now).filter { if case .send(.state, to: "b") = $0 { true } else { false } }.count
@@ -154,15 +155,15 @@ import Testing
     /// (`resume(afterPause:)`, as GossipNode does when it wakes late) it reads the ack in time and suspects
     /// nobody, whichever of the tick and the ack comes first. Not told, it suspects the member that answered.
     @Test func aPausedMemberDoesNotBlameOthersForItsPause() throws {
-        var node = Membership(me: Member(name: "a", address: "a"), configuration: .lanFast, random: SplitMix64(seed: 1), now: .zero)
-        var actions: [Membership<SplitMix64>.Action] = []
+        var node = Membership(me: Member(name: "a", address: "a"), configuration: .lanFast, random: SeededGenerator(seed: 1), now: .zero)
+        var actions: [Membership<SeededGenerator>.Action] = []
         node.apply(MemberUpdate(Member(name: "b", address: "b")), from: "b", now: .zero, into: &actions)
         let sequence = try #require(node.tick(now: .zero).lazy.compactMap { action -> UInt32? in
             if case .send(.ping(let sequence, "b", _), to: "b") = action { sequence } else { nil }
         }.first)
         let ack = Envelope(from: "b", fromAddress: "b", message: .ack(sequence: sequence, updates: []))
         let woke = Duration.seconds(2)
-        func suspects(_ actions: [Membership<SplitMix64>.Action]) -> Bool {
+        func suspects(_ actions: [Membership<SeededGenerator>.Action]) -> Bool {
             actions.contains { if case .changed(let member) = $0 { member.status == .suspect } else { false } }
         }
 
@@ -197,9 +198,9 @@ import Testing
                 if step == 3000 { simulator.crash("node-5") }
                 simulator.run(for: simulator.step)
                 for (name, node) in simulator.nodes.sorted(by: { $0.key < $1.key }) where !simulator.crashed.contains(name) {
-                    let deadline = node.nextDeadline
+                    let deadline = node.membership.nextDeadline
                     guard deadline > simulator.now + .microseconds(1) else { continue }
-                    var copy = node
+                    var copy = node.membership
                     let early = copy.tick(now: deadline - .microseconds(1))
                     if !early.isEmpty { violations.append("\(name) at \(simulator.now): \(early)") }
                     checked += 1
@@ -212,16 +213,16 @@ import Testing
     }
 
     @Test func suspectRefutesWhenItLearnsOfTheSuspicion() {
-        var node = Membership(me: Member(name: "a", address: "a"), configuration: .lanFast, random: SplitMix64(seed: 1), now: .zero)
-        var actions: [Membership<SplitMix64>.Action] = []
+        var node = Membership(me: Member(name: "a", address: "a"), configuration: .lanFast, random: SeededGenerator(seed: 1), now: .zero)
+        var actions: [Membership<SeededGenerator>.Action] = []
         node.apply(MemberUpdate(Member(name: "a", address: "a", incarnation: 0, status: .suspect)), from: "b", now: .zero, into: &actions)
         #expect(node.me.incarnation == 1 && node.me.status == .alive)
         #expect(node.awareness == 1)
     }
 
     @Test func suspicionTimeoutShrinksWithConfirmations() {
-        var node = Membership(me: Member(name: "a", address: "a"), configuration: .memberlistLAN, random: SplitMix64(seed: 1), now: .zero)
-        var actions: [Membership<SplitMix64>.Action] = []
+        var node = Membership(me: Member(name: "a", address: "a"), configuration: .memberlistLAN, random: SeededGenerator(seed: 1), now: .zero)
+        var actions: [Membership<SeededGenerator>.Action] = []
         for index in 0..<9 { node.apply(MemberUpdate(Member(name: "n\(index)", address: "n\(index)")), from: "n\(index)", now: .zero, into: &actions) }
         // n = 10: minimum 4 × log10(10) × 1 s = 4 s, maximum 6× = 24 s (memberlist's LAN numbers).
         #expect(node.suspicionTimeout(confirmations: 1) == .seconds(24))
@@ -275,7 +276,7 @@ import Testing
         simulator.add(name: "mallory")
         simulator.keyrings["mallory"] = wrongKey
         var mallory = simulator.nodes["mallory"]!
-        let join = mallory.join(seeds: ["node-0"])
+        let join = mallory.join(seeds: ["node-0"], now: simulator.now)
         simulator.nodes["mallory"] = mallory
         simulator.perform(join, from: "mallory")
         simulator.run(for: .seconds(2))

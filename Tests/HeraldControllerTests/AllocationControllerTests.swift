@@ -1,3 +1,4 @@
+import HeraldConfig
 import HeraldController
 import HeraldCore
 import HeraldTestSupport
@@ -6,6 +7,7 @@ import KubeAPITesting
 import Logging
 import MetricsTestKit
 import OperationsEndpoint
+import ReadinessChecks
 import ServiceLifecycle
 import ServiceLifecycleTestKit
 import Testing

@@ -1,5 +1,6 @@
 import HeraldCore
 import PropertyBased
+import SeededRandom
 import Testing
 
 /// MetalLB's Layer 2 rules, one row each, and the promises every speaker relies on to agree without talking.
@@ -111,7 +112,7 @@ import Testing
                                             advertisements: [L2AdvertisementRule(name: "all")], nodes: nodes, members: members)
             let plan = AnnouncementPlanner.plan(inputs)
             var shuffled = inputs
-            var generator = Xorshift(state: shuffleSeed | 1)
+            var generator = SeededGenerator(seed: shuffleSeed)
             shuffled.services.shuffle(using: &generator)
             #expect(AnnouncementPlanner.plan(shuffled) == plan)
             for decision in plan.values {
@@ -128,16 +129,5 @@ import Testing
             let after = AnnouncementPlanner.plan(fewer)
             #expect(after.mapValues(\.owner) == plan.mapValues(\.owner), "removing \(idle), which owned nothing, moved an IP")
         }
-    }
-}
-
-/// A tiny seeded generator for shuffles inside property checks.
-struct Xorshift: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state ^= state << 13
-        state ^= state >> 7
-        state ^= state << 17
-        return state
     }
 }

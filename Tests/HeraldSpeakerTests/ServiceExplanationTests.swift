@@ -1,7 +1,9 @@
 import Gossip
+import HeraldConfig
 import HeraldCore
 import HeraldSpeaker
 import KubeAPI
+import KubeAPITesting
 import Testing
 
 /// `explain`'s text from API objects and a membership, without a cluster (the lab test runs the command).
@@ -90,5 +92,26 @@ import Testing
         #expect(pending.contains("No EXTERNAL-IP yet"), "\(pending)")
         let clusterIP = Self.explain(Self.service("shop", type: "ClusterIP"), slices: [], nodes: [Self.node("node-a")], membership: membership)
         #expect(clusterIP.contains("Not Herald's"), "\(clusterIP)")
+    }
+
+    /// The library half of `explain`: the objects listed from the API, the same text as from the objects.
+    @Test func theExplainerListsTheAPIAndNamesAMissingService() async throws {
+        let client = InMemoryKubeClient()
+        let object = Self.service("shop")
+        _ = try await client.create(object)
+        _ = try await client.create(Self.slice("shop", on: ["node-a"]))
+        for name in ["node-a", "node-b"] { _ = try await client.create(Self.node(name)) }
+        _ = try await client.create(IPAddressPool(metadata: ObjectMeta(name: "web", namespace: "herald-system"),
+                                                  spec: .init(addresses: ["192.0.2.0/28"])))
+        _ = try await client.create(L2Advertisement(metadata: ObjectMeta(name: "all", namespace: "herald-system")))
+        let membership = Self.membership(["node-a", "node-b"])
+        let explainer = ServiceExplainer(client: client, namespace: "herald-system", loadBalancerClass: nil)
+        let text = try await explainer.explain(ServiceKey(namespace: "default", name: "shop"), membership: membership,
+                                               membershipSource: "http://192.0.2.1:7472/membership")
+        #expect(text == Self.explain(object, slices: [Self.slice("shop", on: ["node-a"])], nodes: [Self.node("node-a"), Self.node("node-b")],
+                                     membership: membership))
+        await #expect(throws: ServiceExplainer.Failure.self) {
+            _ = try await explainer.explain(ServiceKey(namespace: "default", name: "gone"), membership: membership, membershipSource: "-")
+        }
     }
 }

@@ -1,3 +1,4 @@
+import ElapsedTime
 import Gossip
 import HeraldCore
 import HeraldSpeaker
@@ -8,6 +9,7 @@ import L2Announcer
 import Logging
 import ServiceLifecycle
 import ServiceLifecycleTestKit
+import SpeakerCore
 import Synchronization
 import Testing
 
@@ -107,20 +109,15 @@ actor RecordingAnnouncer: AddressAnnouncer {
     }
 }
 
+/// How many speakers have stopped, counted from their run tasks.
+final class StoppedCount: Sendable {
+    let count = Mutex(0)
+}
+
 /// The reconciler over the in-memory API with scripted membership: who announces, when, and what it says.
 @Suite struct SpeakerReconcilerTests {
     static let ip = try! IPAddress(parsing: "192.0.2.10")
     static let nodes = ["node-a", "node-b", "node-c"]
-
-    /// An IP whose L2Advertisement allows only interfaces this speaker does not answer on is reported (the
-    /// reconciler turns it into an `AnnounceFailed` Event; the lab test checks that), not silently unanswered.
-    @Test func anIPRestrictedToInterfacesThisSpeakerLacksIsReported() throws {
-        let only9 = try IPAddress(parsing: "192.0.2.1"), some = try IPAddress(parsing: "192.0.2.2"), any = try IPAddress(parsing: "2001:db8::3")
-        let unmatched = InterfaceAnnouncer.unmatched([only9: ["eth9"], some: ["eth0", "eth9"], any: nil], interfaces: ["eth0", "eth1"])
-        #expect(Array(unmatched.keys) == [only9])
-        #expect(unmatched[only9] == "the L2Advertisement allows only eth9, and this speaker answers on eth0, eth1")
-        #expect(InterfaceAnnouncer.unmatched([some: ["eth0"]], interfaces: [])[some]?.hasSuffix("answers on no interface") == true)
-    }
 
     static func cluster(advertise: Bool = true, endpointsOn: [String] = ["node-a"], policy: String = "Cluster") async throws -> InMemoryKubeClient {
         let client = InMemoryKubeClient()
@@ -145,8 +142,10 @@ actor RecordingAnnouncer: AddressAnnouncer {
         var announcer: RecordingAnnouncer
     }
 
+    /// - Parameter clock: the speakers' time; a manual clock moves only when the test says.
     static func speakers(_ client: InMemoryKubeClient, _ membership: ScriptedMembership, joinGrace: Duration = .seconds(30),
-                         handoverDelay: Duration = .milliseconds(50), yieldHold: Duration = .seconds(5)) async -> [Speaker] {
+                         handoverDelay: Duration = .milliseconds(50), yieldHold: Duration = .seconds(5),
+                         clock: ManualClock? = nil) async -> [Speaker] {
         var speakers: [Speaker] = []
         for name in nodes {
             var logger = Logger(label: "test.speaker.\(name)")
@@ -156,22 +155,38 @@ actor RecordingAnnouncer: AddressAnnouncer {
             await membership.register(view)
             let reconciler = SpeakerReconciler(client: client, membership: view, announcer: announcer,
                                                options: .init(nodeName: name, joinGrace: joinGrace, handoverDelay: handoverDelay, yieldHold: yieldHold),
-                                               logger: logger)
+                                               logger: logger, clock: clock.map { ElapsedClock($0) } ?? .continuous)
             speakers.append(Speaker(name: name, reconciler: reconciler, announcer: announcer))
         }
         return speakers
     }
 
-    /// Runs every speaker while `body` runs, then shuts them down gracefully.
-    static func running(_ speakers: [Speaker], _ body: () async throws -> Void) async throws {
+    /// Runs every speaker while `body` runs, then shuts them down gracefully. On a manual clock, time moves on
+    /// (a minute per look) until every speaker has stopped, so the hand-overs end whatever state `body` left.
+    static func running(_ speakers: [Speaker], clock: ManualClock? = nil, _ body: () async throws -> Void) async throws {
         try await testGracefulShutdown { trigger in
-            let runs = speakers.map { speaker in Task { try await speaker.reconciler.run() } }
-            do { try await body() } catch {
+            let stopped = StoppedCount()
+            let runs = speakers.map { speaker in
+                Task {
+                    defer { stopped.count.withLock { $0 += 1 } }
+                    try await speaker.reconciler.run()
+                }
+            }
+            func stop() async throws {
                 trigger.triggerGracefulShutdown()
+                guard let clock else { return }
+                _ = try await waitFor("every speaker to stop", limit: .seconds(10), interval: .milliseconds(5)) {
+                    let count = stopped.count.withLock { $0 }
+                    if count < speakers.count { clock.advance(by: .seconds(60)) }
+                    return (count == speakers.count ? true : nil, "\(count) of \(speakers.count) stopped")
+                }
+            }
+            do { try await body() } catch {
+                try? await stop()
                 for run in runs { try? await run.value }
                 throw error
             }
-            trigger.triggerGracefulShutdown()
+            try await stop()
             for run in runs { try await run.value }
         }
     }
@@ -221,14 +236,15 @@ actor RecordingAnnouncer: AddressAnnouncer {
     @Test func aConflictIsResolvedByRankAndAStrangerLoses() async throws {
         let client = try await Self.cluster()
         let membership = ScriptedMembership(Set(Self.nodes))
-        let speakers = await Self.speakers(client, membership, yieldHold: .seconds(1))
+        let clock = ManualClock()
+        let speakers = await Self.speakers(client, membership, yieldHold: .seconds(1), clock: clock)
         let ranking = ElectionRanking.rank(Self.nodes, for: Self.ip)
         let owner = speakers.first { $0.name == ranking[0] }!
         let (before, after) = Self.partitioned(around: owner.name)
         let beforeMAC = MACAddress(rawValue: 0x0200_0000_00b1)!, afterMAC = MACAddress(rawValue: 0x0200_0000_00a1)!
         let stranger = MACAddress(rawValue: 0x0200_0000_00ff)!
         await membership.setMACs([beforeMAC: before, afterMAC: after])
-        try await Self.running(speakers) {
+        try await Self.running(speakers, clock: clock) {
             try await Self.waitForOwner(speakers, [owner.name], "the owner to announce")
             // A lower-ranked node claims it: the owner keeps it and announces again, once a second at most.
             owner.announcer.claim(Self.ip, by: afterMAC)
@@ -238,6 +254,7 @@ actor RecordingAnnouncer: AddressAnnouncer {
                 return (again == [Self.ip] ? true : nil, "\(again)")
             }
             // A MAC no speaker has: the owner keeps it too (after the once-a-second limit).
+            clock.advance(by: .seconds(1))
             _ = try await waitFor("the owner to defend against a stranger", limit: .seconds(5), interval: .milliseconds(50)) {
                 owner.announcer.claim(Self.ip, by: stranger)
                 let again = await owner.announcer.reannounced
@@ -250,6 +267,7 @@ actor RecordingAnnouncer: AddressAnnouncer {
             owner.announcer.claim(Self.ip, by: beforeMAC)
             // Claims are handled in order: once a later one (a defence, after the once-a-second limit) is
             // handled, so was the departed node's.
+            clock.advance(by: .seconds(1))
             _ = try await waitFor("the departed node's claim handled", limit: .seconds(5), interval: .milliseconds(50)) {
                 owner.announcer.claim(Self.ip, by: afterMAC)
                 let again = await owner.announcer.reannounced
@@ -262,12 +280,20 @@ actor RecordingAnnouncer: AddressAnnouncer {
             owner.announcer.claim(Self.ip, by: beforeMAC)
             try await Self.waitForOwner(speakers, [], "the owner to yield")
             #expect(await owner.announcer.watched == [Self.ip], "the yielded IP is not watched")
-            // While the other keeps answering the probes, the IP stays yielded; then the hold runs out.
+            // While the other keeps answering the probes, the IP stays yielded past the hold (1 s); then it stops,
+            // and the hold runs out.
             for _ in 0..<4 {
+                clock.advance(by: .milliseconds(400))
                 owner.announcer.claim(Self.ip, by: beforeMAC)
-                try await Task.sleep(for: .milliseconds(200))
+                // Each claim pushes the hold to a time of its own: this one is handled once the deadline shows it.
+                let hold = clock.now.offset + .seconds(1)
+                _ = try await waitFor("the claim to push the hold back", limit: .seconds(5), interval: .milliseconds(5)) {
+                    let next = await owner.reconciler.nextDeadline
+                    return (next == hold ? true : nil, "next deadline \(next.map { "\($0)" } ?? "none")")
+                }
                 #expect(await Self.announcers(of: speakers).isEmpty, "taken back while the other still answered")
             }
+            clock.advance(by: .seconds(1))
             try await Self.waitForOwner(speakers, [owner.name], "the owner to take it back after the hold")
             #expect(await owner.announcer.watched.isEmpty)
             let events = try await waitFor("IPConflict Events", limit: .seconds(10)) {
@@ -398,9 +424,16 @@ actor RecordingAnnouncer: AddressAnnouncer {
     @Test func aStartingSpeakerAloneWaitsForTheJoinGraceAndAnAPIOutageWithdrawsNothing() async throws {
         let client = try await Self.cluster()
         let membership = ScriptedMembership(["node-a"])
-        let speakers = Array(await Self.speakers(client, membership, joinGrace: .milliseconds(300)).prefix(1))
-        try await Self.running(speakers) {
+        let clock = ManualClock()
+        let speakers = Array(await Self.speakers(client, membership, joinGrace: .milliseconds(300), clock: clock).prefix(1))
+        try await Self.running(speakers, clock: clock) {
             let reconciler = speakers[0].reconciler
+            _ = try await waitFor("the lone speaker to list and wait for others", limit: .seconds(10)) {
+                let phase = await reconciler.phase
+                return (phase == .joining(graceEnds: .milliseconds(300)) ? true : nil, "\(phase)")
+            }
+            #expect(await reconciler.announcedIPs.isEmpty, "announced before the join grace ended")
+            clock.advance(by: .milliseconds(300))
             _ = try await waitFor("the lone speaker to announce after the join grace", limit: .seconds(10)) {
                 let announced = await reconciler.announcedIPs[Self.ip] != nil
                 return (announced ? true : nil, "not yet")

@@ -5,6 +5,7 @@ import Metrics
 import NIOCore
 import NIOHTTP1
 import OperationsEndpoint
+import ReadinessChecks
 import Prometheus
 import ServiceLifecycle
 import ServiceLifecycleTestKit

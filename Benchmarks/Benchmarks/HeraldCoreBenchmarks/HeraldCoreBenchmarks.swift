@@ -1,5 +1,6 @@
 import Benchmark
 import HeraldCore
+import SeededRandom
 
 /// The allocator at 100,000 Services and the election ranking at 10,000 IPs over 100 nodes.
 ///
@@ -36,7 +37,7 @@ let benchmarks: @Sendable () -> Void = {
         var allocator = Workload.allocator()
         let requests = Workload.requests(count: 100_000, sharing: false)
         for request in requests { _ = try! allocator.assign(request) }
-        var generator = SplitMix64(seed: 42)
+        var generator = SeededGenerator(seed: 42)
         let order = requests.map(\.service).shuffled(using: &generator)
         benchmark.startMeasurement()
         for service in order { blackHole(allocator.release(service)) }
@@ -87,18 +88,5 @@ enum Workload {
                 ipFamilies: [sharing ? (group % 2 == 0 ? .v4 : .v6) : (index % 2 == 0 ? .v4 : .v6)],
                 createdAt: Int64(index))
         }
-    }
-}
-
-/// A small seeded generator, so the release order is the same in every run.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
     }
 }

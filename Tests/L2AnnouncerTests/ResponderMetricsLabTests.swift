@@ -7,14 +7,14 @@ import ServiceLifecycle
 import ServiceLifecycleTestKit
 import Testing
 
-/// An `InterfaceSpeaker` run in-process with its socket opened inside a lab namespace, to check what it counts
+/// An `InterfaceResponder` run in-process with its socket opened inside a lab namespace, to check what it counts
 /// and how it shuts down.
 @Suite(.serialized, .needsRoot, .needsTools("ip", "arping"))
-struct SpeakerMetricsLabTests {
+struct ResponderMetricsLabTests {
     /// A speaker with its socket opened in the lab's speaker namespace, announcing 192.0.2.10 once.
-    static func speaker(announcing192_0_2_10In lab: TwoHostLab, metrics: TestMetrics) throws -> InterfaceSpeaker {
+    static func speaker(announcing192_0_2_10In lab: TwoHostLab, metrics: TestMetrics) throws -> InterfaceResponder {
         let speaker = try inNetworkNamespace(lab.speaker) {
-            try InterfaceSpeaker(interfaceName: lab.speakerInterface, schedule: AnnouncementSchedule(offsets: [.zero]),
+            try InterfaceResponder(interfaceName: lab.speakerInterface, schedule: AnnouncementSchedule(offsets: [.zero]),
                                  logger: Logger(label: "test"), metricsFactory: metrics)
         }
         try speaker.announce(.v4(IPv4Address(192, 0, 2, 10)))

@@ -59,16 +59,3 @@ public struct SpeakerView: Sendable {
         return result
     }
 }
-
-extension L2Advertisement {
-    /// The planner's view; a bad selector names its field.
-    public func rule() throws(ResourceError) -> L2AdvertisementRule {
-        let path = "L2Advertisement \(metadata.key)"
-        let spec = self.spec ?? Spec()
-        return L2AdvertisementRule(
-            name: metadata.name ?? "", pools: spec.ipAddressPools ?? [],
-            poolSelectors: try (spec.ipAddressPoolSelectors ?? []).labelSelectors(path: "\(path): spec.ipAddressPoolSelectors"),
-            nodeSelectors: try (spec.nodeSelectors ?? []).labelSelectors(path: "\(path): spec.nodeSelectors"),
-            interfaces: spec.interfaces ?? [])
-    }
-}

@@ -16,7 +16,7 @@ import Glibc
 /// Frames are read on a dedicated thread and answered from it. When the interface goes down, or is deleted and
 /// created again (a network restart), the speaker waits for it, opens a new socket if it must, joins its
 /// multicast groups again and re-announces every address — MetalLB's responders stay dead after that.
-public final class InterfaceSpeaker: Service, Sendable {
+public final class InterfaceResponder: Service, Sendable {
     /// Who answers Neighbour Solicitations.
     public enum NDPMode: String, Hashable, Sendable, CaseIterable {
         /// Herald's packet socket (the default: needs no sysctl, answers at once, sets Override).
@@ -57,7 +57,7 @@ public final class InterfaceSpeaker: Service, Sendable {
 
     /// Opens the interface's socket now, so that a missing interface or privilege fails at start-up.
     public init(interfaceName: String, schedule: AnnouncementSchedule = .standard, ndpMode: NDPMode = .responder,
-                conflictProbeInterval: Duration? = .seconds(1), logger: Logger, metricsFactory: any MetricsFactory) throws(SpeakerError) {
+                conflictProbeInterval: Duration? = .seconds(1), logger: Logger, metricsFactory: any MetricsFactory) throws(ResponderStartError) {
         self.interfaceName = interfaceName
         self.schedule = schedule
         self.ndpMode = ndpMode
@@ -78,17 +78,17 @@ public final class InterfaceSpeaker: Service, Sendable {
         }
     }
 
-    static func arm(_ name: String) throws(SpeakerError) -> Armed {
+    static func arm(_ name: String) throws(ResponderStartError) -> Armed {
         let interface: NetworkInterface
-        do { interface = try InterfaceDirectory.named(name) } catch { throw SpeakerError(error.description) }
+        do { interface = try InterfaceDirectory.named(name) } catch { throw ResponderStartError(error.description) }
         guard let mac = interface.mac, mac != .zero else {
-            throw SpeakerError("interface \(name) has no MAC address; ARP and NDP need an Ethernet-like link")
+            throw ResponderStartError("interface \(name) has no MAC address; ARP and NDP need an Ethernet-like link")
         }
         do throws(SocketError) {
             let socket = try PacketSocket(interfaceName: name, interfaceIndex: interface.index, filter: .addressResolution)
             return Armed(interface: interface, socket: socket, membership: try MulticastMembership(interface: interface))
         } catch {
-            throw SpeakerError(error.description)
+            throw ResponderStartError(error.description)
         }
     }
 
@@ -101,20 +101,20 @@ public final class InterfaceSpeaker: Service, Sendable {
     private var ipv6Addresses: [IPv6Address] { table.all.compactMap { if case .v6(let address) = $0 { address } else { nil } } }
 
     /// Starts answering for `ip` at once and schedules its announcements.
-    public func announce(_ ip: IPAddress) throws(SpeakerError) {
+    public func announce(_ ip: IPAddress) throws(ResponderStartError) {
         guard table.insert(ip) else { return }
         if case .v6(let address) = ip {
             let current = armed.withLock { $0 }
             if let refused = current.membership.reconcile(with: ipv6Addresses)[address.solicitedNodeMulticast] {
                 table.remove(ip)
                 current.membership.reconcile(with: ipv6Addresses)
-                throw SpeakerError(refused.description)
+                throw ResponderStartError(refused.description)
             }
             if ndpMode == .kernelProxy {
                 do { try ProxyNeighbours.add(address, interfaceIndex: current.interface.index) } catch {
                     table.remove(ip)
                     current.membership.reconcile(with: ipv6Addresses)
-                    throw SpeakerError(error.description)
+                    throw ResponderStartError(error.description)
                 }
             }
         }
@@ -183,7 +183,7 @@ public final class InterfaceSpeaker: Service, Sendable {
         let reader = ReaderThread()
         // Named for top -H and /proc/PID/task/*/comm: one "rx-IFACE" thread per interface answered on.
         if let error = reader.start(named: "rx-\(interfaceName)", { [self] in receiveLoop(reader) }) {
-            throw SpeakerError("cannot start the receive thread for \(interfaceName): \(SocketError("pthread_create", errno: error))")
+            throw ResponderStartError("cannot start the receive thread for \(interfaceName): \(SocketError("pthread_create", errno: error))")
         }
         await withDiscardingTaskGroup { group in
             if let conflictProbeInterval {
@@ -342,21 +342,8 @@ public final class InterfaceSpeaker: Service, Sendable {
     }
 }
 
-/// Another MAC said, on `interface`, that it has `ip`, an address this node announces there.
-public struct ForeignClaim: Hashable, Sendable {
-    public var ip: IPAddress
-    public var mac: MACAddress
-    public var interface: String
-
-    public init(ip: IPAddress, mac: MACAddress, interface: String) {
-        self.ip = ip
-        self.mac = mac
-        self.interface = interface
-    }
-}
-
 /// Why a speaker could not start on an interface.
-public struct SpeakerError: Error, Hashable, Sendable, CustomStringConvertible {
+public struct ResponderStartError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
 }

@@ -1,10 +1,9 @@
 public import HeraldCore
-public import L2Announcer
 public import Logging
 public import ServiceLifecycle
 import Synchronization
 
-/// What the reconciler drives: the set of IPs this node answers for, each on some interfaces. The Linux
+/// What the speaker's reconciler drives: the set of IPs this node answers for, each on some interfaces. The Linux
 /// implementation is `InterfaceAnnouncer`; tests use a recording one.
 public protocol AddressAnnouncer: Sendable {
     /// Makes the announced set exactly `desired` (an IP → its interfaces; nil: every interface): answers and
@@ -24,7 +23,7 @@ public protocol AddressAnnouncer: Sendable {
     var interfaceChanges: AsyncStream<[String]> { get }
 }
 
-/// `AddressAnnouncer` over one `InterfaceSpeaker` per interface (L2Announcer's ARP/NDP responders), and the
+/// `AddressAnnouncer` over one `InterfaceResponder` per interface (L2Announcer's ARP/NDP responders), and the
 /// `Service` that runs them.
 ///
 /// Interfaces named by the operator are fixed: a responder waits for its interface to come back. Without names
@@ -38,10 +37,10 @@ public final class InterfaceAnnouncer: AddressAnnouncer, Service {
         /// Every interface now (name, and whether it may be announced on by default).
         public var list: @Sendable () throws -> [(name: String, announceable: Bool)]
         /// A responder on one interface, its socket open.
-        public var make: @Sendable (String) throws -> InterfaceSpeaker
+        public var make: @Sendable (String) throws -> InterfaceResponder
 
         public init(interval: Duration = .seconds(2), list: @escaping @Sendable () throws -> [(name: String, announceable: Bool)],
-                    make: @escaping @Sendable (String) throws -> InterfaceSpeaker) {
+                    make: @escaping @Sendable (String) throws -> InterfaceResponder) {
             self.interval = interval
             self.list = list
             self.make = make
@@ -49,7 +48,7 @@ public final class InterfaceAnnouncer: AddressAnnouncer, Service {
     }
 
     private struct State {
-        var speakers: [String: InterfaceSpeaker]
+        var responders: [String: InterfaceResponder]
         var desired: [IPAddress: Set<String>?] = [:]
         var watched: Set<IPAddress> = []
         /// New interfaces a responder could not be opened on, so each is reported once.
@@ -60,38 +59,38 @@ public final class InterfaceAnnouncer: AddressAnnouncer, Service {
     public let interfaceChanges: AsyncStream<[String]>
     private let claimed: AsyncStream<ForeignClaim>.Continuation
     private let changed: AsyncStream<[String]>.Continuation
-    private let added: AsyncStream<InterfaceSpeaker>
-    private let adding: AsyncStream<InterfaceSpeaker>.Continuation
+    private let added: AsyncStream<InterfaceResponder>
+    private let adding: AsyncStream<InterfaceResponder>.Continuation
     private let state: Mutex<State>
-    private let initial: [InterfaceSpeaker]
+    private let initial: [InterfaceResponder]
     private let discovery: Discovery?
     private let logger: Logger
 
-    public init(speakers: [InterfaceSpeaker], discovery: Discovery? = nil, logger: Logger) {
+    public init(responders: [InterfaceResponder], discovery: Discovery? = nil, logger: Logger) {
         self.logger = logger
         self.discovery = discovery
-        initial = speakers
-        state = Mutex(State(speakers: Dictionary(speakers.map { ($0.interfaceName, $0) }, uniquingKeysWith: { first, _ in first })))
+        initial = responders
+        state = Mutex(State(responders: Dictionary(responders.map { ($0.interfaceName, $0) }, uniquingKeysWith: { first, _ in first })))
         // A burst of claims (a GARP storm) must not grow memory: the newest are the ones that matter.
         (claims, claimed) = AsyncStream.makeStream(of: ForeignClaim.self, bufferingPolicy: .bufferingNewest(256))
         (interfaceChanges, changed) = AsyncStream.makeStream(of: [String].self, bufferingPolicy: .bufferingNewest(1))
-        (added, adding) = AsyncStream.makeStream(of: InterfaceSpeaker.self)
-        for speaker in speakers { speaker.onClaim { [claimed] in claimed.yield($0) } }
+        (added, adding) = AsyncStream.makeStream(of: InterfaceResponder.self)
+        for responder in responders { responder.onClaim { [claimed] in claimed.yield($0) } }
     }
 
     /// The responders now, by interface name.
-    public var speakers: [InterfaceSpeaker] { state.withLock { $0.speakers.values.sorted { $0.interfaceName < $1.interfaceName } } }
+    public var responders: [InterfaceResponder] { state.withLock { $0.responders.values.sorted { $0.interfaceName < $1.interfaceName } } }
 
-    public var interfaceNames: [String] { state.withLock { $0.speakers.keys.sorted() } }
+    public var interfaceNames: [String] { state.withLock { $0.responders.keys.sorted() } }
 
-    public var macs: [MACAddress] { speakers.compactMap(\.interface.mac) }
+    public var macs: [MACAddress] { responders.compactMap(\.interface.mac) }
 
     public func run() async throws {
         try await withThrowingDiscardingTaskGroup { group in
-            for speaker in initial {
+            for responder in initial {
                 // A responder that cannot run ends the service (and the program) with its error, as at start.
                 group.addTask { [adding] in
-                    do { try await speaker.run() } catch {
+                    do { try await responder.run() } catch {
                         adding.finish()
                         throw error
                     }
@@ -100,12 +99,12 @@ public final class InterfaceAnnouncer: AddressAnnouncer, Service {
             if let discovery {
                 group.addTask { await cancelWhenGracefulShutdown { await self.follow(discovery) } }
             }
-            for await speaker in added.cancelOnGracefulShutdown() {
+            for await responder in added.cancelOnGracefulShutdown() {
                 group.addTask {
-                    do { try await speaker.run() } catch {
+                    do { try await responder.run() } catch {
                         // Not listed as answered on; the next scan tries again.
-                        self.logger.error("the responder stopped", metadata: ["interface": "\(speaker.interfaceName)", "error": "\(error)"])
-                        self.detach(speaker)
+                        self.logger.error("the responder stopped", metadata: ["interface": "\(responder.interfaceName)", "error": "\(error)"])
+                        self.detach(responder)
                     }
                 }
             }
@@ -113,32 +112,32 @@ public final class InterfaceAnnouncer: AddressAnnouncer, Service {
     }
 
     public func reannounce(_ ip: IPAddress) async {
-        for speaker in speakers { speaker.reannounce(ip) }
+        for responder in responders { responder.reannounce(ip) }
     }
 
     public func watch(_ ips: Set<IPAddress>) async {
         state.withLock { state in
             state.watched = ips
-            for speaker in state.speakers.values { speaker.watch(ips) }
+            for responder in state.responders.values { responder.watch(ips) }
         }
     }
 
     public func apply(_ desired: [IPAddress: Set<String>?]) async -> [IPAddress: String] {
         state.withLock { state in
             state.desired = desired
-            var failures = Self.unmatched(desired, interfaces: Array(state.speakers.keys))
-            for speaker in state.speakers.values { apply(desired, to: speaker, failures: &failures) }
+            var failures = Self.unmatched(desired, interfaces: Array(state.responders.keys))
+            for responder in state.responders.values { apply(desired, to: responder, failures: &failures) }
             return failures
         }
     }
 
-    private func apply(_ desired: [IPAddress: Set<String>?], to speaker: InterfaceSpeaker, failures: inout [IPAddress: String]) {
-        let wanted = Set(desired.compactMap { ip, interfaces in interfaces.map { $0.contains(speaker.interfaceName) } ?? true ? ip : nil })
-        for ip in speaker.announced.subtracting(wanted) { speaker.withdraw(ip) }
-        for ip in wanted.subtracting(speaker.announced) {
-            do { try speaker.announce(ip) } catch {
-                failures[ip] = "\(speaker.interfaceName): \(error)"
-                logger.error("cannot announce", metadata: ["ip": "\(ip)", "interface": "\(speaker.interfaceName)", "error": "\(error)"])
+    private func apply(_ desired: [IPAddress: Set<String>?], to responder: InterfaceResponder, failures: inout [IPAddress: String]) {
+        let wanted = Set(desired.compactMap { ip, interfaces in interfaces.map { $0.contains(responder.interfaceName) } ?? true ? ip : nil })
+        for ip in responder.announced.subtracting(wanted) { responder.withdraw(ip) }
+        for ip in wanted.subtracting(responder.announced) {
+            do { try responder.announce(ip) } catch {
+                failures[ip] = "\(responder.interfaceName): \(error)"
+                logger.error("cannot announce", metadata: ["ip": "\(ip)", "interface": "\(responder.interfaceName)", "error": "\(error)"])
             }
         }
     }
@@ -171,13 +170,13 @@ public final class InterfaceAnnouncer: AddressAnnouncer, Service {
             return
         }
         let names = Set(present.map(\.name))
-        let (known, refused) = state.withLock { (Set($0.speakers.keys), $0.refused) }
+        let (known, refused) = state.withLock { (Set($0.responders.keys), $0.refused) }
         var changes = false
         for interface in present where interface.announceable && !known.contains(interface.name) {
             do {
-                let speaker = try discovery.make(interface.name)
-                attach(speaker)
-                logger.notice("new interface; answering on it", metadata: ["interface": "\(interface.name)", "mac": "\(speaker.interface.mac.map(\.description) ?? "-")"])
+                let responder = try discovery.make(interface.name)
+                attach(responder)
+                logger.notice("new interface; answering on it", metadata: ["interface": "\(interface.name)", "mac": "\(responder.interface.mac.map(\.description) ?? "-")"])
                 changes = true
             } catch {
                 if !refused.contains(interface.name) {
@@ -188,8 +187,8 @@ public final class InterfaceAnnouncer: AddressAnnouncer, Service {
         }
         for name in known.subtracting(names).sorted() {
             // Gone from the kernel, not merely down (a responder waits out a link that is down).
-            guard let speaker = state.withLock({ $0.speakers.removeValue(forKey: name) }) else { continue }
-            speaker.stop()
+            guard let responder = state.withLock({ $0.responders.removeValue(forKey: name) }) else { continue }
+            responder.stop()
             logger.notice("interface gone; its responder stopped", metadata: ["interface": "\(name)"])
             changes = true
         }
@@ -198,25 +197,25 @@ public final class InterfaceAnnouncer: AddressAnnouncer, Service {
     }
 
     /// Forgets a responder that stopped on its own.
-    private func detach(_ speaker: InterfaceSpeaker) {
+    private func detach(_ responder: InterfaceResponder) {
         let removed = state.withLock { state in
-            guard state.speakers[speaker.interfaceName] === speaker else { return false }
-            state.speakers.removeValue(forKey: speaker.interfaceName)
+            guard state.responders[responder.interfaceName] === responder else { return false }
+            state.responders.removeValue(forKey: responder.interfaceName)
             return true
         }
         if removed { changed.yield(interfaceNames) }
     }
 
     /// A new responder: claims reported, and what is announced and watched now taken up at once.
-    private func attach(_ speaker: InterfaceSpeaker) {
-        speaker.onClaim { [claimed] in claimed.yield($0) }
+    private func attach(_ responder: InterfaceResponder) {
+        responder.onClaim { [claimed] in claimed.yield($0) }
         state.withLock { state in
-            state.speakers[speaker.interfaceName] = speaker
-            state.refused.remove(speaker.interfaceName)
-            speaker.watch(state.watched)
+            state.responders[responder.interfaceName] = responder
+            state.refused.remove(responder.interfaceName)
+            responder.watch(state.watched)
             var ignored: [IPAddress: String] = [:]
-            apply(state.desired, to: speaker, failures: &ignored)
+            apply(state.desired, to: responder, failures: &ignored)
         }
-        adding.yield(speaker)
+        adding.yield(responder)
     }
 }

@@ -428,25 +428,28 @@ public struct SpeakerStateMachine: Sendable {
             // Only a node the membership cannot see gets here (the other side of a partition that healed).
             guard let claimant else { return }
             yielded[claim.ip] = Yield(to: claimant, until: now + options.yieldHold)
-            actions.append(.log(.init(level: .warning, message: "another node announces this IP and ranks first; yielding it",
-                                      metadata: metadata)))
-            actions.append(.count(.yielded, by: 1))
-            let message = "\(claim.ip) is also announced by \(who) (MAC \(claim.mac)), which ranks first: "
-                + "node \"\(options.nodeName)\" stops announcing it"
-            actions.append(.post(.init(kind: .warning, reason: "IPConflict", message: message, services: services)))
+            actions += conflict(.yielded, "another node announces this IP and ranks first; yielding it", metadata,
+                                "\(claim.ip) is also announced by \(who) (MAC \(claim.mac)), which ranks first: "
+                                    + "node \"\(options.nodeName)\" stops announcing it", on: services)
             actions.append(.watch(Set(yielded.keys)))
             replan(now: now, into: &actions)
         case .defend:
             if let last = lastDefence[claim.ip], now - last < options.defenceInterval { return }
             lastDefence[claim.ip] = now
-            actions.append(.log(.init(level: .warning, message: "another MAC announces this IP; announcing it again", metadata: metadata)))
-            actions.append(.count(.defended, by: 1))
             let keeps = claimant == nil ? "keeps it" : "ranks first and keeps it"
-            let message = "\(claim.ip) is also announced by \(who) (MAC \(claim.mac)): node \"\(options.nodeName)\" \(keeps) "
-                + "and announces it again"
-            actions.append(.post(.init(kind: .warning, reason: "IPConflict", message: message, services: services)))
+            actions += conflict(.defended, "another MAC announces this IP; announcing it again", metadata,
+                                "\(claim.ip) is also announced by \(who) (MAC \(claim.mac)): node \"\(options.nodeName)\" "
+                                    + "\(keeps) and announces it again", on: services)
             actions.append(.reannounce(claim.ip))
         }
+    }
+
+    /// What every resolved conflict does: a warning in the log, the counter of how it ended, an `IPConflict`
+    /// Event on the IP's Services.
+    private func conflict(_ counter: Counter, _ log: String, _ metadata: [String: String], _ event: String,
+                          on services: [ServiceKey]) -> [Action] {
+        [.log(.init(level: .warning, message: log, metadata: metadata)), .count(counter, by: 1),
+         .post(.init(kind: .warning, reason: "IPConflict", message: event, services: services))]
     }
 
     // MARK: Time and shutdown

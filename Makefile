@@ -4,16 +4,24 @@ SWIFT ?= swift
 FUZZ_RUNS ?= 100000
 FUZZ_BUILD := .build-fuzz
 
-.PHONY: cluster-up cluster-down image test deps build unit-test fuzz-smoke fuzz bench bench-gossip bench-failover bench-build demo clean release runtime-check
+.PHONY: cluster-up cluster-down image test deps lint format build unit-test fuzz-smoke fuzz bench bench-gossip bench-failover bench-build demo clean release runtime-check
 
 ## test: install missing system packages, build everything (the image too), run every test — unit, against
 ##       a real apiserver, in the lab, and on a real cluster — and a bounded fuzz run, and build the
 ##       benchmarks so they cannot rot (running them is `make bench`)
-test: deps build runtime-check image unit-test fuzz-smoke bench-build
+test: deps lint build runtime-check image unit-test fuzz-smoke bench-build
 	@scripts/test-summary .build/unit-test.log .build/lab-test.log .build/cluster-test.log
 
 deps:
 	scripts/install-deps
+
+## lint: swift-format's layout and at most 120 columns in Sources and Package.swift (scripts/lint)
+lint:
+	SWIFT=$(SWIFT) scripts/lint
+
+## format: apply swift-format's layout (.swift-format) to Sources and Package.swift
+format:
+	$(SWIFT) format format --configuration .swift-format -i -r -p Sources Package.swift
 
 build: deps
 	$(SWIFT) build --build-tests

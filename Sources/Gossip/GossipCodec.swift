@@ -52,19 +52,24 @@ public enum GossipCodec {
             throw GossipCodecError(.unsupportedVersion, "version \(version); this speaker speaks \(Self.version)")
         }
         let rawType: UInt8 = try reader.integer()
-        guard let type = MessageType(rawValue: rawType) else { throw GossipCodecError(.invalidValue, "message type \(rawType)") }
+        guard let type = MessageType(rawValue: rawType) else {
+            throw GossipCodecError(.invalidValue, "message type \(rawType)")
+        }
         let from = try reader.string(max: maxNameLength, "sender name")
         let fromAddress = try reader.string(max: maxAddressLength, "sender address")
         let message: GossipMessage
         switch type {
         case .ping:
             let sequence: UInt32 = try reader.integer()
-            message = .ping(sequence: sequence, target: try reader.string(max: maxNameLength, "target"), updates: try reader.updates())
+            message = .ping(
+                sequence: sequence, target: try reader.string(max: maxNameLength, "target"),
+                updates: try reader.updates())
         case .pingRequest:
             let sequence: UInt32 = try reader.integer()
             let target = try reader.string(max: maxNameLength, "target")
             let address = try reader.string(max: maxAddressLength, "target address")
-            message = .pingRequest(sequence: sequence, target: target, targetAddress: address, updates: try reader.updates())
+            message = .pingRequest(
+                sequence: sequence, target: target, targetAddress: address, updates: try reader.updates())
         case .ack:
             let sequence: UInt32 = try reader.integer()
             message = .ack(sequence: sequence, updates: try reader.updates())
@@ -77,12 +82,16 @@ public enum GossipCodec {
             let reply: UInt8 = try reader.integer()
             guard reply <= 1 else { throw GossipCodecError(.invalidValue, "reply flag \(reply)") }
             let count: UInt16 = try reader.integer()
-            guard Int(count) <= maxMembers else { throw GossipCodecError(.tooLarge, "\(count) members, at most \(maxMembers)") }
+            guard Int(count) <= maxMembers else {
+                throw GossipCodecError(.tooLarge, "\(count) members, at most \(maxMembers)")
+            }
             var members: [Member] = []
             for _ in 0..<count { members.append(try reader.member()) }
             message = .state(members: members, reply: reply == 1)
         }
-        guard reader.remaining == 0 else { throw GossipCodecError(.trailingBytes, "\(reader.remaining) bytes after the message") }
+        guard reader.remaining == 0 else {
+            throw GossipCodecError(.trailingBytes, "\(reader.remaining) bytes after the message")
+        }
         return Envelope(from: from, fromAddress: fromAddress, message: message)
     }
 }
@@ -154,7 +163,9 @@ struct ByteReader {
     var remaining: Int { bytes.count - position }
 
     mutating func bytes(_ count: Int) throws(GossipCodecError) -> [UInt8] {
-        guard count <= remaining else { throw GossipCodecError(.truncated, "needs \(count) more bytes, \(remaining) left") }
+        guard count <= remaining else {
+            throw GossipCodecError(.truncated, "needs \(count) more bytes, \(remaining) left")
+        }
         defer { position += count }
         return Array(bytes[position..<(position + count)])
     }
@@ -166,9 +177,13 @@ struct ByteReader {
 
     mutating func string(max: Int, _ what: String) throws(GossipCodecError) -> String {
         let length: UInt16 = try integer()
-        guard Int(length) <= max else { throw GossipCodecError(.tooLarge, "\(what) of \(length) bytes, at most \(max)") }
+        guard Int(length) <= max else {
+            throw GossipCodecError(.tooLarge, "\(what) of \(length) bytes, at most \(max)")
+        }
         let raw = try bytes(Int(length))
-        guard let text = String(validating: raw, as: UTF8.self) else { throw GossipCodecError(.invalidValue, "\(what) is not UTF-8") }
+        guard let text = String(validating: raw, as: UTF8.self) else {
+            throw GossipCodecError(.invalidValue, "\(what) is not UTF-8")
+        }
         return text
     }
 
@@ -177,7 +192,9 @@ struct ByteReader {
         let address = try string(max: GossipCodec.maxAddressLength, "member address")
         let incarnation: UInt64 = try integer()
         let rawStatus: UInt8 = try integer()
-        guard let status = MemberStatus(rawValue: rawStatus) else { throw GossipCodecError(.invalidValue, "member status \(rawStatus)") }
+        guard let status = MemberStatus(rawValue: rawStatus) else {
+            throw GossipCodecError(.invalidValue, "member status \(rawStatus)")
+        }
         let count: UInt8 = try integer()
         guard Int(count) <= GossipCodec.maxMetadataEntries else {
             throw GossipCodecError(.tooLarge, "\(count) metadata entries, at most \(GossipCodec.maxMetadataEntries)")
@@ -192,13 +209,17 @@ struct ByteReader {
 
     mutating func updates() throws(GossipCodecError) -> [MemberUpdate] {
         let count: UInt8 = try integer()
-        guard Int(count) <= GossipCodec.maxUpdates else { throw GossipCodecError(.tooLarge, "\(count) updates, at most \(GossipCodec.maxUpdates)") }
+        guard Int(count) <= GossipCodec.maxUpdates else {
+            throw GossipCodecError(.tooLarge, "\(count) updates, at most \(GossipCodec.maxUpdates)")
+        }
         var updates: [MemberUpdate] = []
         for _ in 0..<count {
             let member = try member()
             let hasAccuser: UInt8 = try integer()
             guard hasAccuser <= 1 else { throw GossipCodecError(.invalidValue, "accuser flag \(hasAccuser)") }
-            updates.append(MemberUpdate(member, accuser: hasAccuser == 1 ? try string(max: GossipCodec.maxNameLength, "accuser") : nil))
+            updates.append(
+                MemberUpdate(
+                    member, accuser: hasAccuser == 1 ? try string(max: GossipCodec.maxNameLength, "accuser") : nil))
         }
         return updates
     }

@@ -38,10 +38,13 @@ public struct GossipConfiguration: Hashable, Sendable {
     public var deadProbeInterval: Duration?
     public var deadProbeWindow: Duration
 
-    public init(probeInterval: Duration, probeTimeout: Duration, indirectProbes: Int, suspicionMultiplier: Int,
-                suspicionMaxTimeoutMultiplier: Int, suspicionConfirmations: Int? = nil, probeSuspectsFirst: Bool = false, finalProbe: Bool = false, retransmitMultiplier: Int, maxPiggybackedUpdates: Int = 8,
-                awarenessMaxMultiplier: Int, gossipInterval: Duration, gossipNodes: Int = 3, pushPullInterval: Duration,
-                deadProbeInterval: Duration? = nil, deadProbeWindow: Duration = .seconds(600)) {
+    public init(
+        probeInterval: Duration, probeTimeout: Duration, indirectProbes: Int, suspicionMultiplier: Int,
+        suspicionMaxTimeoutMultiplier: Int, suspicionConfirmations: Int? = nil, probeSuspectsFirst: Bool = false,
+        finalProbe: Bool = false, retransmitMultiplier: Int, maxPiggybackedUpdates: Int = 8,
+        awarenessMaxMultiplier: Int, gossipInterval: Duration, gossipNodes: Int = 3, pushPullInterval: Duration,
+        deadProbeInterval: Duration? = nil, deadProbeWindow: Duration = .seconds(600)
+    ) {
         self.probeInterval = probeInterval
         self.probeTimeout = probeTimeout
         self.indirectProbes = indirectProbes
@@ -65,7 +68,8 @@ public struct GossipConfiguration: Hashable, Sendable {
     /// 200 ms, push-pull every 30 s.
     public static let memberlistLAN = GossipConfiguration(
         probeInterval: .seconds(1), probeTimeout: .milliseconds(500), indirectProbes: 3, suspicionMultiplier: 4,
-        suspicionMaxTimeoutMultiplier: 6, retransmitMultiplier: 4, awarenessMaxMultiplier: 8, gossipInterval: .milliseconds(200),
+        suspicionMaxTimeoutMultiplier: 6, retransmitMultiplier: 4, awarenessMaxMultiplier: 8,
+        gossipInterval: .milliseconds(200),
         pushPullInterval: .seconds(30))
 
     /// Herald's default, for sub-second failover on a LAN: probes ten times as often as memberlist with a
@@ -77,6 +81,7 @@ public struct GossipConfiguration: Hashable, Sendable {
     public static let lanFast = GossipConfiguration(
         probeInterval: .milliseconds(100), probeTimeout: .milliseconds(40), indirectProbes: 3, suspicionMultiplier: 3,
         suspicionMaxTimeoutMultiplier: 4, suspicionConfirmations: 2, probeSuspectsFirst: true, finalProbe: true,
-        retransmitMultiplier: 4, awarenessMaxMultiplier: 4, gossipInterval: .milliseconds(20), pushPullInterval: .seconds(5),
+        retransmitMultiplier: 4, awarenessMaxMultiplier: 4, gossipInterval: .milliseconds(20),
+        pushPullInterval: .seconds(5),
         deadProbeInterval: .seconds(1))
 }

@@ -20,8 +20,10 @@ public struct GossipDriver<Random: RandomNumberGenerator & Sendable>: Sendable {
         /// that fits an Ethernet frame with room for tunnel headers).
         public var maxDatagramSize: Int
 
-        public init(keyring: Keyring?, seeds: [String] = [], tickInterval: Duration = .milliseconds(25),
-                    pauseTolerance: Duration = .milliseconds(10), maxDatagramSize: Int = 1400) {
+        public init(
+            keyring: Keyring?, seeds: [String] = [], tickInterval: Duration = .milliseconds(25),
+            pauseTolerance: Duration = .milliseconds(10), maxDatagramSize: Int = 1400
+        ) {
             self.keyring = keyring
             self.seeds = seeds
             self.tickInterval = tickInterval
@@ -61,7 +63,9 @@ public struct GossipDriver<Random: RandomNumberGenerator & Sendable>: Sendable {
     /// - Parameters:
     ///   - random: for the state machine's choices (probe order, gossip targets).
     ///   - nonces: for the keyring's nonces.
-    public init(me: Member, configuration: GossipConfiguration, options: Options, random: Random, nonces: Random, now: Duration) {
+    public init(
+        me: Member, configuration: GossipConfiguration, options: Options, random: Random, nonces: Random, now: Duration
+    ) {
         membership = Membership(me: me, configuration: configuration, random: random, now: now)
         self.options = options
         self.random = nonces

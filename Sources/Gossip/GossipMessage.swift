@@ -29,7 +29,8 @@ public enum GossipMessage: Hashable, Sendable {
     public var updates: [MemberUpdate] {
         switch self {
         case .ping(_, _, let updates), .pingRequest(_, _, _, let updates), .ack(_, let updates), .nack(_, let updates),
-             .gossip(let updates): updates
+            .gossip(let updates):
+            updates
         case .state: []
         }
     }

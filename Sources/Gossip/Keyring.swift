@@ -17,7 +17,9 @@ public struct Keyring: Sendable {
 
     /// `keys[0]` is the primary.
     public init(keys: [[UInt8]]) throws(KeyringError) {
-        guard let first = keys.first else { throw KeyringError("no key given; a keyring needs at least one 32-byte key") }
+        guard let first = keys.first else {
+            throw KeyringError("no key given; a keyring needs at least one 32-byte key")
+        }
         for (index, key) in keys.enumerated() where key.count != Self.keyLength {
             throw KeyringError("key \(index + 1) has \(key.count) bytes; AES-256 keys have 32")
         }
@@ -48,7 +50,9 @@ public struct Keyring: Sendable {
         guard let gcmNonce = try? AES.GCM.Nonce(data: nonce), nonce.count == 12 else {
             throw KeyringError("a nonce has 12 bytes, got \(nonce.count)")
         }
-        guard let box = try? AES.GCM.seal(plaintext, using: primary, nonce: gcmNonce, authenticating: [Self.sealVersion]) else {
+        guard
+            let box = try? AES.GCM.seal(plaintext, using: primary, nonce: gcmNonce, authenticating: [Self.sealVersion])
+        else {
             throw KeyringError("AES-GCM sealing failed")
         }
         return [Self.sealVersion] + nonce + Array(box.ciphertext) + Array(box.tag)
@@ -57,15 +61,23 @@ public struct Keyring: Sendable {
     /// Opens a sealed message with the primary or any secondary key; throws when none authenticates it.
     public func open(_ sealed: [UInt8]) throws(KeyringError) -> [UInt8] {
         guard sealed.count >= Self.overhead else {
-            throw KeyringError("sealed message of \(sealed.count) bytes is shorter than the \(Self.overhead)-byte envelope")
+            throw KeyringError(
+                "sealed message of \(sealed.count) bytes is shorter than the \(Self.overhead)-byte envelope")
         }
-        guard sealed[0] == Self.sealVersion else { throw KeyringError("sealed with version \(sealed[0]), this speaker opens \(Self.sealVersion)") }
-        guard let box = try? AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: sealed[1..<13]),
-                                               ciphertext: sealed[13..<(sealed.count - 16)], tag: sealed[(sealed.count - 16)...]) else {
+        guard sealed[0] == Self.sealVersion else {
+            throw KeyringError("sealed with version \(sealed[0]), this speaker opens \(Self.sealVersion)")
+        }
+        guard
+            let box = try? AES.GCM.SealedBox(
+                nonce: AES.GCM.Nonce(data: sealed[1..<13]),
+                ciphertext: sealed[13..<(sealed.count - 16)], tag: sealed[(sealed.count - 16)...])
+        else {
             throw KeyringError("malformed sealed message")
         }
         for key in [primary] + secondaries {
-            if let plaintext = try? AES.GCM.open(box, using: key, authenticating: [Self.sealVersion]) { return Array(plaintext) }
+            if let plaintext = try? AES.GCM.open(box, using: key, authenticating: [Self.sealVersion]) {
+                return Array(plaintext)
+            }
         }
         throw KeyringError("no key of the keyring authenticates the message (wrong key, or tampered)")
     }

@@ -22,8 +22,10 @@ public struct Member: Hashable, Sendable, CustomStringConvertible {
     /// Small key-value data carried with the member (e.g. `node` → the Kubernetes node name).
     public var metadata: [String: String]
 
-    public init(name: String, address: String, incarnation: UInt64 = 0, status: MemberStatus = .alive,
-                metadata: [String: String] = [:]) {
+    public init(
+        name: String, address: String, incarnation: UInt64 = 0, status: MemberStatus = .alive,
+        metadata: [String: String] = [:]
+    ) {
         self.name = name
         self.address = address
         self.incarnation = incarnation

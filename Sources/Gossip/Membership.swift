@@ -132,12 +132,17 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
         case .ping(let sequence, let target, _):
             guard target == me.name else { break }
             // Our own latest state goes first: if the ping carried a suspicion of us, the refutation rides back.
-            actions.append(.send(.ack(sequence: sequence, updates: piggyback(first: me.name)), to: envelope.fromAddress))
+            actions.append(
+                .send(.ack(sequence: sequence, updates: piggyback(first: me.name)), to: envelope.fromAddress))
         case .pingRequest(let sequence, let target, let targetAddress, _):
             let relaySequence = nextSequence()
-            relays[relaySequence] = Relay(requesterAddress: envelope.fromAddress, sequence: sequence,
-                                          deadline: now + configuration.probeTimeout * multiplier)
-            actions.append(.send(.ping(sequence: relaySequence, target: target, updates: piggyback(first: target)), to: targetAddress))
+            relays[relaySequence] = Relay(
+                requesterAddress: envelope.fromAddress, sequence: sequence,
+                deadline: now + configuration.probeTimeout * multiplier)
+            actions.append(
+                .send(
+                    .ping(sequence: relaySequence, target: target, updates: piggyback(first: target)), to: targetAddress
+                ))
         case .ack(let sequence, _):
             if probe?.sequence == sequence {
                 probe = nil
@@ -173,7 +178,9 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
         guard me.status != .left else { return .seconds(Int64.max / 2) }
         var deadline = nextPushPullAt
         if let pending = probe {
-            if !pending.indirectSent { deadline = min(deadline, pending.sentAt + configuration.probeTimeout * multiplier) }
+            if !pending.indirectSent {
+                deadline = min(deadline, pending.sentAt + configuration.probeTimeout * multiplier)
+            }
             deadline = min(deadline, pending.sentAt + configuration.probeInterval * multiplier)
         } else {
             deadline = min(deadline, nextProbeAt)
@@ -182,7 +189,10 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
         if configuration.deadProbeInterval != nil && !deadSince.isEmpty { deadline = min(deadline, nextDeadProbeAt) }
         for relay in relays.values { deadline = min(deadline, relay.deadline) }
         for suspicion in suspicions.values {
-            deadline = min(deadline, suspicion.finalProbe ?? suspicion.start + suspicionTimeout(confirmations: suspicion.confirmations.count))
+            deadline = min(
+                deadline,
+                suspicion.finalProbe ?? suspicion.start + suspicionTimeout(confirmations: suspicion.confirmations.count)
+            )
         }
         return deadline
     }
@@ -198,16 +208,22 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
         }
         if var pending = probe {
             if !pending.indirectSent && now >= pending.sentAt + configuration.probeTimeout * multiplier,
-               let target = others[pending.target] {
+                let target = others[pending.target]
+            {
                 let helpers = pick(configuration.indirectProbes) { $0.isLive && $0.name != pending.target }
                 for helper in helpers {
-                    actions.append(.send(.pingRequest(sequence: pending.sequence, target: target.name, targetAddress: target.address,
-                                                      updates: piggyback()), to: helper.address))
+                    actions.append(
+                        .send(
+                            .pingRequest(
+                                sequence: pending.sequence, target: target.name, targetAddress: target.address,
+                                updates: piggyback()), to: helper.address))
                 }
                 // A second direct ping alongside the indirect ones (memberlist sends its over TCP): a single
                 // lost ping or ack no longer needs all k helpers to get through.
-                actions.append(.send(.ping(sequence: pending.sequence, target: target.name, updates: piggyback(first: target.name)),
-                                     to: target.address))
+                actions.append(
+                    .send(
+                        .ping(sequence: pending.sequence, target: target.name, updates: piggyback(first: target.name)),
+                        to: target.address))
                 pending.indirectSent = true
                 pending.expectedNacks = helpers.count
                 probe = pending
@@ -224,14 +240,18 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
                     // counts it as a confirmation (Lifeguard), not only this one.
                     if target.status == .suspect { broadcasts.enqueue(MemberUpdate(suspect, accuser: me.name)) }
                     // Tell the suspect first and at once, so it can refute before the suspicion runs out.
-                    actions.append(.send(.ping(sequence: nextSequence(), target: target.name, updates: piggyback(first: target.name)),
-                                         to: target.address))
+                    actions.append(
+                        .send(
+                            .ping(
+                                sequence: nextSequence(), target: target.name, updates: piggyback(first: target.name)),
+                            to: target.address))
                 }
             }
         }
         for (name, var suspicion) in suspicions.sorted(by: { $0.key < $1.key })
         where now >= suspicion.start + suspicionTimeout(confirmations: suspicion.confirmations.count) {
-            guard var member = others[name], member.status == .suspect, member.incarnation == suspicion.incarnation else {
+            guard var member = others[name], member.status == .suspect, member.incarnation == suspicion.incarnation
+            else {
                 endSuspicion(of: name)
                 continue
             }
@@ -279,8 +299,10 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
             if let target = nextProbeTarget() {
                 let sequence = nextSequence()
                 probe = PendingProbe(target: target.name, sequence: sequence, sentAt: now)
-                actions.append(.send(.ping(sequence: sequence, target: target.name, updates: piggyback(first: target.name)),
-                                     to: target.address))
+                actions.append(
+                    .send(
+                        .ping(sequence: sequence, target: target.name, updates: piggyback(first: target.name)),
+                        to: target.address))
             }
         }
         return actions
@@ -345,7 +367,8 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
             suspicions[update.name]?.confirmations.insert(accuser)  // Lifeguard: counts distinct accusers only
             return
         }
-        let newer = update.incarnation > existing.incarnation
+        let newer =
+            update.incarnation > existing.incarnation
             || (update.incarnation == existing.incarnation && update.status > existing.status)
         guard newer else {
             // A stale accusation of a member that has refuted it: send the refutation again, so it rides on
@@ -359,7 +382,11 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
         noteDeath(of: update, now: now)
         broadcasts.enqueue(MemberUpdate(update, accuser: update.status == .suspect ? accuser : nil))
         if update.status != existing.status || update.address != existing.address { actions.append(.changed(update)) }
-        if update.status == .suspect { startSuspicion(of: update, by: accuser, now: now) } else { endSuspicion(of: update.name) }
+        if update.status == .suspect {
+            startSuspicion(of: update, by: accuser, now: now)
+        } else {
+            endSuspicion(of: update.name)
+        }
     }
 
     /// A ping to the suspect with the suspicion attached, directly and through k others (so one lost datagram
@@ -368,11 +395,17 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
         let sequence = nextSequence()
         finalProbes[sequence] = suspect.name
         let accusation = MemberUpdate(suspect, accuser: me.name)
-        var actions: [Action] = [.send(.ping(sequence: sequence, target: suspect.name, updates: [accusation] + piggyback()),
-                                       to: suspect.address)]
+        var actions: [Action] = [
+            .send(
+                .ping(sequence: sequence, target: suspect.name, updates: [accusation] + piggyback()),
+                to: suspect.address)
+        ]
         for helper in pick(configuration.indirectProbes, where: { $0.isLive && $0.name != suspect.name }) {
-            actions.append(.send(.pingRequest(sequence: sequence, target: suspect.name, targetAddress: suspect.address,
-                                              updates: [accusation]), to: helper.address))
+            actions.append(
+                .send(
+                    .pingRequest(
+                        sequence: sequence, target: suspect.name, targetAddress: suspect.address,
+                        updates: [accusation]), to: helper.address))
         }
         return actions
     }
@@ -392,7 +425,9 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
 
     private mutating func startSuspicion(of member: Member, by source: String, now: Duration) {
         suspicions[member.name] = Suspicion(start: now, incarnation: member.incarnation, confirmations: [source])
-        if source != me.name && configuration.probeSuspectsFirst && !probeSoon.contains(member.name) { probeSoon.append(member.name) }
+        if source != me.name && configuration.probeSuspectsFirst && !probeSoon.contains(member.name) {
+            probeSoon.append(member.name)
+        }
     }
 
     /// Lifeguard's dynamic suspicion timeout: from `max` with one suspecter down to `min` with `k` confirmations.

@@ -28,9 +28,13 @@ public final class InMemoryGossipNetwork: Sendable {
         }
     }
 
-    fileprivate func deliver(_ bytes: [UInt8], from source: GossipAddress, to address: GossipAddress, stream: Bool) throws {
+    fileprivate func deliver(
+        _ bytes: [UInt8], from source: GossipAddress, to address: GossipAddress, stream: Bool
+    ) throws {
         let target: InMemoryGossipTransport? = try state.withLock { state in
-            guard let target = state.transports[address] else { throw InMemoryGossipTransport.Refused(address: address) }
+            guard let target = state.transports[address] else {
+                throw InMemoryGossipTransport.Refused(address: address)
+            }
             return state.isolated.contains(address) || state.isolated.contains(source) ? nil : target
         }
         target?.received(ReceivedPacket(bytes: bytes, source: source.description, stream: stream))
@@ -56,7 +60,8 @@ public final class InMemoryGossipTransport: GossipTransport {
     fileprivate init(address: GossipAddress, network: InMemoryGossipNetwork) {
         localAddress = address
         self.network = network
-        (packets, continuation) = AsyncStream.makeStream(of: ReceivedPacket.self, bufferingPolicy: .bufferingNewest(4096))
+        (packets, continuation) = AsyncStream.makeStream(
+            of: ReceivedPacket.self, bufferingPolicy: .bufferingNewest(4096))
     }
 
     /// Packets this transport has sent.

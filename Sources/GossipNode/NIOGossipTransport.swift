@@ -24,8 +24,11 @@ public final class NIOGossipTransport: GossipTransport {
 
     /// Binds UDP and TCP on `address`. With port 0 the kernel picks the UDP port and TCP takes the same one;
     /// when that TCP port is already in use (an outgoing connection may hold it), another pair is tried.
-    public init(binding address: GossipAddress, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws {
-        let (packets, continuation) = AsyncStream.makeStream(of: ReceivedPacket.self, bufferingPolicy: .bufferingNewest(4096))
+    public init(
+        binding address: GossipAddress, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws {
+        let (packets, continuation) = AsyncStream.makeStream(
+            of: ReceivedPacket.self, bufferingPolicy: .bufferingNewest(4096))
         self.group = group
         self.packets = packets
         self.continuation = continuation
@@ -66,7 +69,9 @@ public final class NIOGossipTransport: GossipTransport {
                     if !state.closing { state.channel = channel }
                     return state.closing
                 }
-                if closing { try? await channel.close() } else {
+                if closing {
+                    try? await channel.close()
+                } else {
                     reopenCount.add(1, ordering: .relaxed)
                     watch(channel)
                 }
@@ -78,8 +83,10 @@ public final class NIOGossipTransport: GossipTransport {
         }
     }
 
-    private static func bindDatagram(_ address: GossipAddress, group: any EventLoopGroup,
-                                     continuation: AsyncStream<ReceivedPacket>.Continuation) async throws -> any Channel {
+    private static func bindDatagram(
+        _ address: GossipAddress, group: any EventLoopGroup,
+        continuation: AsyncStream<ReceivedPacket>.Continuation
+    ) async throws -> any Channel {
         try await DatagramBootstrap(group: group)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelInitializer { channel in
@@ -90,8 +97,10 @@ public final class NIOGossipTransport: GossipTransport {
             .bind(host: address.host, port: address.port).get()
     }
 
-    private static func bindPair(_ address: GossipAddress, group: any EventLoopGroup,
-                                 continuation: AsyncStream<ReceivedPacket>.Continuation) async throws -> (any Channel, any Channel) {
+    private static func bindPair(
+        _ address: GossipAddress, group: any EventLoopGroup,
+        continuation: AsyncStream<ReceivedPacket>.Continuation
+    ) async throws -> (any Channel, any Channel) {
         let datagramChannel = try await bindDatagram(address, group: group, continuation: continuation)
         let port = datagramChannel.localAddress?.port ?? address.port
         do {
@@ -153,8 +162,10 @@ private final class DatagramReceiver: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let envelope = unwrapInboundIn(data)
-        continuation.yield(ReceivedPacket(bytes: Array(envelope.data.readableBytesView),
-                                          source: envelope.remoteAddress.description, stream: false))
+        continuation.yield(
+            ReceivedPacket(
+                bytes: Array(envelope.data.readableBytesView),
+                source: envelope.remoteAddress.description, stream: false))
     }
 }
 

@@ -16,8 +16,10 @@ public enum Experiments {
 
     /// Runs one crash trial. The crash happens at a random offset within a probe interval of a settled
     /// cluster, so trials sample every phase of the probe schedule.
-    public static func crashDetection(nodes count: Int, configuration: GossipConfiguration, loss: Double = 0,
-                                      seed: UInt64, limit: Duration = .seconds(30)) -> CrashDetection {
+    public static func crashDetection(
+        nodes count: Int, configuration: GossipConfiguration, loss: Double = 0,
+        seed: UInt64, limit: Duration = .seconds(30)
+    ) -> CrashDetection {
         var simulator = Simulator(nodes: count, configuration: configuration, seed: seed)
         let names = (0..<count).map(Simulator.name)
         simulator.joinAll()
@@ -46,8 +48,10 @@ public enum Experiments {
         public var bytesPerMemberPerSecond: Double
     }
 
-    public static func stability(nodes count: Int, configuration: GossipConfiguration, loss: Double,
-                                 duration: Duration, seed: UInt64) -> Stability {
+    public static func stability(
+        nodes count: Int, configuration: GossipConfiguration, loss: Double,
+        duration: Duration, seed: UInt64
+    ) -> Stability {
         var simulator = Simulator(nodes: count, configuration: configuration, seed: seed)
         let names = (0..<count).map(Simulator.name)
         simulator.joinAll()

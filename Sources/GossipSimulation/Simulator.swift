@@ -52,8 +52,9 @@ public struct Simulator: Sendable {
 
     public mutating func add(name: String, incarnation: UInt64 = 0) {
         let me = Member(name: name, address: name, incarnation: incarnation, metadata: ["node": name])
-        nodes[name] = Node(me: me, configuration: configuration, options: .init(keyring: keyrings[name]),
-                           random: SeededGenerator(seed: random.next()), nonces: SeededGenerator(seed: random.next()), now: now)
+        nodes[name] = Node(
+            me: me, configuration: configuration, options: .init(keyring: keyrings[name]),
+            random: SeededGenerator(seed: random.next()), nonces: SeededGenerator(seed: random.next()), now: now)
     }
 
     /// Every node joins through node-0.
@@ -139,7 +140,9 @@ public struct Simulator: Sendable {
                 if crashed.contains(name) { continue }
                 messagesSent += 1
                 bytesSent += bytes.count + (keyrings[name] == nil ? Keyring.overhead : 0) + 28
-                if let (left, right) = partition, (left.contains(name) && right.contains(to)) || (right.contains(name) && left.contains(to)) {
+                if let (left, right) = partition,
+                    (left.contains(name) && right.contains(to)) || (right.contains(name) && left.contains(to))
+                {
                     continue
                 }
                 if Double(random.next() % 1_000_000) / 1_000_000 < loss { continue }
@@ -148,7 +151,8 @@ public struct Simulator: Sendable {
                     let span = delay.upperBound - delay.lowerBound
                     let jitter = span * (Double(random.next() % 1000) / 1000)
                     order += 1
-                    queue.append(InFlight(deliverAt: now + delay.lowerBound + jitter, order: order, to: to, bytes: bytes))
+                    queue.append(
+                        InFlight(deliverAt: now + delay.lowerBound + jitter, order: order, to: to, bytes: bytes))
                 }
             }
         }

@@ -11,7 +11,8 @@ extension KubernetesService {
 }
 
 extension IPAddressPool {
-    /// HeraldCore's model of this pool; selector errors name the field (`spec.serviceAllocation.namespaceSelectors[0]…`).
+    /// HeraldCore's model of this pool; selector errors name the field
+    /// (`spec.serviceAllocation.namespaceSelectors[0]…`).
     /// Address errors are found by `PoolValidator`, which sees all pools together.
     public func poolSpec() throws(ResourceError) -> PoolSpec {
         let path = "IPAddressPool \(metadata.key)"
@@ -19,12 +20,15 @@ extension IPAddressPool {
         if let given = spec.serviceAllocation {
             allocation = ServiceAllocation(
                 priority: given.priority ?? 0, namespaces: given.namespaces ?? [],
-                namespaceSelectors: try (given.namespaceSelectors ?? []).labelSelectors(path: "\(path): spec.serviceAllocation.namespaceSelectors"),
-                serviceSelectors: try (given.serviceSelectors ?? []).labelSelectors(path: "\(path): spec.serviceAllocation.serviceSelectors"))
+                namespaceSelectors: try (given.namespaceSelectors ?? []).labelSelectors(
+                    path: "\(path): spec.serviceAllocation.namespaceSelectors"),
+                serviceSelectors: try (given.serviceSelectors ?? []).labelSelectors(
+                    path: "\(path): spec.serviceAllocation.serviceSelectors"))
         }
-        return PoolSpec(name: metadata.name ?? "", addresses: spec.addresses, autoAssign: spec.autoAssign ?? true,
-                        avoidBuggyIPs: spec.avoidBuggyIPs ?? false, serviceAllocation: allocation,
-                        createdAt: metadata.creationTimestamp.flatMap(Timestamps.seconds) ?? 0)
+        return PoolSpec(
+            name: metadata.name ?? "", addresses: spec.addresses, autoAssign: spec.autoAssign ?? true,
+            avoidBuggyIPs: spec.avoidBuggyIPs ?? false, serviceAllocation: allocation,
+            createdAt: metadata.creationTimestamp.flatMap(Timestamps.seconds) ?? 0)
     }
 }
 
@@ -35,7 +39,8 @@ extension L2Advertisement {
         let spec = self.spec ?? Spec()
         return L2AdvertisementRule(
             name: metadata.name ?? "", pools: spec.ipAddressPools ?? [],
-            poolSelectors: try (spec.ipAddressPoolSelectors ?? []).labelSelectors(path: "\(path): spec.ipAddressPoolSelectors"),
+            poolSelectors: try (spec.ipAddressPoolSelectors ?? []).labelSelectors(
+                path: "\(path): spec.ipAddressPoolSelectors"),
             nodeSelectors: try (spec.nodeSelectors ?? []).labelSelectors(path: "\(path): spec.nodeSelectors"),
             interfaces: spec.interfaces ?? [])
     }
@@ -45,7 +50,8 @@ extension ServiceL2Status {
     /// The Service, from the status or else the labels.
     public var serviceKey: ServiceKey? {
         guard let namespace = status?.serviceNamespace ?? metadata.labels?[Self.serviceNamespaceLabel],
-              let name = status?.serviceName ?? metadata.labels?[Self.serviceNameLabel] else { return nil }
+            let name = status?.serviceName ?? metadata.labels?[Self.serviceNameLabel]
+        else { return nil }
         return ServiceKey(namespace: namespace, name: name)
     }
 }
@@ -56,9 +62,13 @@ extension LabelSelectorObject {
         var requirements: [LabelSelectorRequirement] = []
         for (index, expression) in (matchExpressions ?? []).enumerated() {
             guard let op = LabelSelectorRequirement.Operator(rawValue: expression.operator) else {
-                throw ResourceError("\(path).matchExpressions[\(index)].operator: \"\(expression.operator)\" is not In, NotIn, Exists or DoesNotExist")
+                throw ResourceError(
+                    "\(path).matchExpressions[\(index)].operator: \"\(expression.operator)\" "
+                        + "is not In, NotIn, Exists or DoesNotExist"
+                )
             }
-            requirements.append(LabelSelectorRequirement(key: expression.key, operator: op, values: expression.values ?? []))
+            requirements.append(
+                LabelSelectorRequirement(key: expression.key, operator: op, values: expression.values ?? []))
         }
         let selector = LabelSelector(matchLabels: matchLabels ?? [:], matchExpressions: requirements)
         do { try selector.validate() } catch { throw ResourceError("\(path): \(error)") }
@@ -70,7 +80,9 @@ extension [LabelSelectorObject] {
     /// Each selector, validated; an error names `path[index]`.
     public func labelSelectors(path: String) throws(ResourceError) -> [LabelSelector] {
         var selectors: [LabelSelector] = []
-        for (index, selector) in enumerated() { selectors.append(try selector.labelSelector(path: "\(path)[\(index)]")) }
+        for (index, selector) in enumerated() {
+            selectors.append(try selector.labelSelector(path: "\(path)[\(index)]"))
+        }
         return selectors
     }
 }
@@ -80,5 +92,3 @@ public struct ResourceError: Error, Hashable, Sendable, CustomStringConvertible 
     public var description: String
     public init(_ description: String) { self.description = description }
 }
-
-

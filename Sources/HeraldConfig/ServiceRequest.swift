@@ -15,18 +15,22 @@ public struct ServiceRequestBuilder: Sendable {
     }
 
     /// The request for this Service; a bad annotation or field is an `.invalidRequest` failure naming it.
-    public func request(for service: KubernetesService, namespaceLabels: [String: String]) throws(AllocationFailure) -> AllocationRequest {
+    public func request(
+        for service: KubernetesService, namespaceLabels: [String: String]
+    ) throws(AllocationFailure) -> AllocationRequest {
         let meta = service.metadata
         let annotations = meta.annotations ?? [:]
         let spec = service.spec ?? KubernetesService.Spec()
         let key = service.serviceKey
         let requestedIPs = try AllocationRequest.parseRequestedIPs(
-            annotation: Annotations.value(Annotations.loadBalancerIPs, in: annotations), loadBalancerIP: spec.loadBalancerIP)
+            annotation: Annotations.value(Annotations.loadBalancerIPs, in: annotations),
+            loadBalancerIP: spec.loadBalancerIP)
         var ports: [ServicePort] = []
         for (index, port) in (spec.ports ?? []).enumerated() {
             let name = port.protocol ?? "TCP"
             guard let transport = ServicePort.TransportProtocol(rawValue: name) else {
-                throw AllocationFailure(.invalidRequest, "spec.ports[\(index)].protocol \"\(name)\" is not TCP, UDP or SCTP")
+                throw AllocationFailure(
+                    .invalidRequest, "spec.ports[\(index)].protocol \"\(name)\" is not TCP, UDP or SCTP")
             }
             guard let number = UInt16(exactly: port.port), number > 0 else {
                 throw AllocationFailure(.invalidRequest, "spec.ports[\(index)].port \(port.port) is not a port number")
@@ -45,13 +49,17 @@ public struct ServiceRequestBuilder: Sendable {
         if families.isEmpty {
             let clusterIPs = spec.clusterIPs ?? spec.clusterIP.map({ [$0] }) ?? []
             for address in clusterIPs {
-                if let family = (try? IPAddress(parsing: address))?.family, !families.contains(family) { families.append(family) }
+                if let family = (try? IPAddress(parsing: address))?.family, !families.contains(family) {
+                    families.append(family)
+                }
             }
         }
         let policy: IPFamilyPolicy
         if let name = spec.ipFamilyPolicy {
             guard let parsed = IPFamilyPolicy(rawValue: name) else {
-                throw AllocationFailure(.invalidRequest, "spec.ipFamilyPolicy \"\(name)\" is not SingleStack, PreferDualStack or RequireDualStack")
+                throw AllocationFailure(
+                    .invalidRequest,
+                    "spec.ipFamilyPolicy \"\(name)\" is not SingleStack, PreferDualStack or RequireDualStack")
             }
             policy = parsed
         } else {

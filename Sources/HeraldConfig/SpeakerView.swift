@@ -9,9 +9,11 @@ public struct SpeakerView: Sendable {
     /// One line per object left out, naming it and the field at fault.
     public var problems: [String] = []
 
-    public init(services: some Collection<KubernetesService>, endpointSlices: some Collection<EndpointSlice>,
-                pools: some Collection<IPAddressPool>, advertisements: some Collection<L2Advertisement>,
-                nodes: some Collection<Node>, members: Set<String>, loadBalancerClass: String?) {
+    public init(
+        services: some Collection<KubernetesService>, endpointSlices: some Collection<EndpointSlice>,
+        pools: some Collection<IPAddressPool>, advertisements: some Collection<L2Advertisement>,
+        nodes: some Collection<Node>, members: Set<String>, loadBalancerClass: String?
+    ) {
         inputs.members = members
         for node in nodes { inputs.nodes[node.metadata.name ?? ""] = node.metadata.labels ?? [:] }
         mapPools(pools)
@@ -23,10 +25,11 @@ public struct SpeakerView: Sendable {
             let ips = service.ingressIPs.compactMap { try? IPAddress(parsing: $0) }
             guard !ips.isEmpty else { continue }
             let key = service.serviceKey
-            inputs.services.append(AnnouncedService(
-                service: key, ips: ips, pool: service.metadata.annotations?[Annotations.allocatedFromPool],
-                trafficPolicy: service.spec?.externalTrafficPolicy == "Local" ? .local : .cluster,
-                readyEndpointNodes: ready[key] ?? []))
+            inputs.services.append(
+                AnnouncedService(
+                    service: key, ips: ips, pool: service.metadata.annotations?[Annotations.allocatedFromPool],
+                    trafficPolicy: service.spec?.externalTrafficPolicy == "Local" ? .local : .cluster,
+                    readyEndpointNodes: ready[key] ?? []))
         }
         inputs.services.sort { $0.service < $1.service }
     }

@@ -35,12 +35,17 @@ struct ControllerMetrics {
     init(factory: any MetricsFactory) {
         self.factory = factory
         allocations = Counter(label: "herald_controller_allocations_total", factory: factory)
-        workHandled = Dictionary(uniqueKeysWithValues: ["service", "pools", "namespace", "synced", "leadership", "retry", "released", "resync"].map {
-            ($0, Counter(label: "herald_controller_work_total", dimensions: [("kind", $0)], factory: factory))
-        })
+        workHandled = Dictionary(
+            uniqueKeysWithValues: [
+                "service", "pools", "namespace", "synced", "leadership", "retry", "released", "resync",
+            ].map {
+                ($0, Counter(label: "herald_controller_work_total", dimensions: [("kind", $0)], factory: factory))
+            })
         allocationFailures = Counter(label: "herald_controller_allocation_failures_total", factory: factory)
-        writesSucceeded = Counter(label: "herald_controller_writes_total", dimensions: [("result", "success")], factory: factory)
-        writesFailed = Counter(label: "herald_controller_writes_total", dimensions: [("result", "error")], factory: factory)
+        writesSucceeded = Counter(
+            label: "herald_controller_writes_total", dimensions: [("result", "success")], factory: factory)
+        writesFailed = Counter(
+            label: "herald_controller_writes_total", dimensions: [("result", "error")], factory: factory)
         pendingWrites = Gauge(label: "herald_controller_pending_writes", factory: factory)
         leader = Gauge(label: "herald_controller_leader", factory: factory)
         invalidPools = Gauge(label: "herald_controller_invalid_pools", factory: factory)
@@ -52,17 +57,18 @@ struct ControllerMetrics {
     }
 
     func work(_ item: AllocationController.Work) {
-        let kind = switch item {
-        case .service: "service"
-        case .pools: "pools"
-        case .namespace: "namespace"
-        case .synced: "synced"
-        case .leadership: "leadership"
-        case .retry: "retry"
-        case .released: "released"
-        case .resync: "resync"
-        case .poolsSettled: "pools"
-        }
+        let kind =
+            switch item {
+            case .service: "service"
+            case .pools: "pools"
+            case .namespace: "namespace"
+            case .synced: "synced"
+            case .leadership: "leadership"
+            case .retry: "retry"
+            case .released: "released"
+            case .resync: "resync"
+            case .poolsSettled: "pools"
+            }
         workHandled[kind]?.increment()
     }
 
@@ -79,7 +85,8 @@ struct ControllerMetrics {
                 let key = PoolFamily(pool: pool.name, family: family)
                 seen.insert(key)
                 Self.gauge(&capacity, "herald_allocator_addresses_total", key, factory).record(total.doubleValue)
-                Self.gauge(&inUse, "herald_allocator_addresses_in_use", key, factory).record((statistics.inUse[family] ?? .zero).doubleValue)
+                Self.gauge(&inUse, "herald_allocator_addresses_in_use", key, factory).record(
+                    (statistics.inUse[family] ?? .zero).doubleValue)
             }
         }
         for key in Set(capacity.keys).subtracting(seen) {
@@ -88,9 +95,12 @@ struct ControllerMetrics {
         }
     }
 
-    private static func gauge(_ gauges: inout [PoolFamily: Gauge], _ label: String, _ key: PoolFamily, _ factory: any MetricsFactory) -> Gauge {
+    private static func gauge(
+        _ gauges: inout [PoolFamily: Gauge], _ label: String, _ key: PoolFamily, _ factory: any MetricsFactory
+    ) -> Gauge {
         if let existing = gauges[key] { return existing }
-        let made = Gauge(label: label, dimensions: [("pool", key.pool), ("family", key.family.rawValue)], factory: factory)
+        let made = Gauge(
+            label: label, dimensions: [("pool", key.pool), ("family", key.family.rawValue)], factory: factory)
         gauges[key] = made
         return made
     }

@@ -24,7 +24,9 @@ public struct MembershipDocument: Codable, Sendable, Hashable {
     }
 
     /// Alive and suspect members (a suspect still answers until it is declared dead).
-    public var liveNames: Set<String> { Set(members.filter { $0.status == "alive" || $0.status == "suspect" }.map(\.name)) }
+    public var liveNames: Set<String> {
+        Set(members.filter { $0.status == "alive" || $0.status == "suspect" }.map(\.name))
+    }
 
     public func json() -> String {
         let encoder = JSONEncoder()

@@ -17,8 +17,11 @@ public struct PeerDiscovery: ServiceLifecycle.Service {
     private let update: @Sendable ([GossipAddress]) async -> Void
 
     /// - Parameter update: receives the seeds every time they change (e.g. `GossipNode.setSeeds`).
-    public init(client: any KubeClient, namespace: String, labels: [String: String], nodeName: String, port: Int, logger: Logger,
-                update: @escaping @Sendable ([GossipAddress]) async -> Void) {
+    public init(
+        client: any KubeClient, namespace: String, labels: [String: String], nodeName: String, port: Int,
+        logger: Logger,
+        update: @escaping @Sendable ([GossipAddress]) async -> Void
+    ) {
         pods = Informer(client: client, namespace: namespace, logger: logger)
         self.labels = labels
         self.nodeName = nodeName
@@ -28,7 +31,9 @@ public struct PeerDiscovery: ServiceLifecycle.Service {
     }
 
     /// The seeds among `pods`, sorted.
-    public static func seeds(from pods: some Sequence<Pod>, labels: [String: String], excluding nodeName: String, port: Int) -> [GossipAddress] {
+    public static func seeds(
+        from pods: some Sequence<Pod>, labels: [String: String], excluding nodeName: String, port: Int
+    ) -> [GossipAddress] {
         pods.filter { pod in
             LabelSelector(matchLabels: labels).matches(pod.metadata.labels ?? [:]) && pod.status?.phase == "Running"
                 && pod.spec?.nodeName != nodeName
@@ -45,10 +50,12 @@ public struct PeerDiscovery: ServiceLifecycle.Service {
                 group.addTask { await pods.run() }
                 var last: [GossipAddress]?
                 for await _ in pods.events {
-                    let seeds = Self.seeds(from: await pods.objects.values, labels: labels, excluding: nodeName, port: port)
+                    let seeds = Self.seeds(
+                        from: await pods.objects.values, labels: labels, excluding: nodeName, port: port)
                     guard seeds != last else { continue }
                     last = seeds
-                    logger.info("gossip peers from the speaker pods", metadata: ["peers": "\(seeds.map(\.description))"])
+                    logger.info(
+                        "gossip peers from the speaker pods", metadata: ["peers": "\(seeds.map(\.description))"])
                     await update(seeds)
                 }
             }

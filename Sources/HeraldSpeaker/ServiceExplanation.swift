@@ -13,21 +13,31 @@ public struct ServiceExplanation: Sendable {
 
     /// `view` holds the API objects with `membership.liveNames` as the members; `statuses` are the
     /// ServiceL2Status objects in Herald's namespace.
-    public init(service object: KubernetesService, view: SpeakerView, statuses: [ServiceL2Status],
-                membership: MembershipDocument, membershipSource: String, loadBalancerClass: String?) {
+    public init(
+        service object: KubernetesService, view: SpeakerView, statuses: [ServiceL2Status],
+        membership: MembershipDocument, membershipSource: String, loadBalancerClass: String?
+    ) {
         service = object.serviceKey
-        text = Self.render(object, view: view, statuses: statuses, membership: membership, membershipSource: membershipSource,
-                           loadBalancerClass: loadBalancerClass).joined(separator: "\n") + "\n"
+        text =
+            Self.render(
+                object, view: view, statuses: statuses, membership: membership, membershipSource: membershipSource,
+                loadBalancerClass: loadBalancerClass
+            ).joined(separator: "\n") + "\n"
     }
 
-    static func render(_ object: KubernetesService, view: SpeakerView, statuses: [ServiceL2Status], membership: MembershipDocument,
-                       membershipSource: String, loadBalancerClass: String?) -> [String] {
+    static func render(
+        _ object: KubernetesService, view: SpeakerView, statuses: [ServiceL2Status], membership: MembershipDocument,
+        membershipSource: String, loadBalancerClass: String?
+    ) -> [String] {
         let service = object.serviceKey
         var lines: [String] = []
         let policy = object.spec?.externalTrafficPolicy ?? "Cluster"
         lines.append("Service \(service) (\(object.spec?.type ?? "ClusterIP"), externalTrafficPolicy: \(policy))")
         let members = membership.members.map { "\($0.name) \($0.status)" }.joined(separator: ", ")
-        lines.append("Gossip membership as \(membership.node) sees it (\(membershipSource)): \(members.isEmpty ? "none" : members)")
+        lines.append(
+            "Gossip membership as \(membership.node) sees it (\(membershipSource)): "
+                + "\(members.isEmpty ? "none" : members)"
+        )
         for problem in view.problems { lines.append("Left out of the configuration: \(problem)") }
 
         guard object.isLoadBalancer(ofClass: loadBalancerClass) else {
@@ -36,7 +46,11 @@ public struct ServiceExplanation: Sendable {
         }
         let ips = object.ingressIPs.compactMap { try? IPAddress(parsing: $0) }
         guard !ips.isEmpty else {
-            return lines + ["", "No EXTERNAL-IP yet: the controller has not assigned one (kubectl describe service -n \(service.namespace) \(service.name): its Events say why)."]
+            return lines + [
+                "",
+                "No EXTERNAL-IP yet: the controller has not assigned one "
+                    + "(kubectl describe service -n \(service.namespace) \(service.name): its Events say why).",
+            ]
         }
         let plan = AnnouncementPlanner.plan(view.inputs)
         let reported = statuses.filter { $0.serviceKey == service }.compactMap { status -> String? in
@@ -52,15 +66,20 @@ public struct ServiceExplanation: Sendable {
         return lines
     }
 
-    static func describe(_ decision: IPAnnouncement, of service: ServiceKey, inputs: AnnouncementInputs, reported: [String]) -> [String] {
+    static func describe(
+        _ decision: IPAnnouncement, of service: ServiceKey, inputs: AnnouncementInputs, reported: [String]
+    ) -> [String] {
         var lines = ["\(decision.ip)"]
         func field(_ name: String, _ value: String) { lines.append("  " + (name + ":").padding(toLength: 18) + value) }
         field("pool", decision.pool ?? "none")
         if let name = decision.pool {
             let labels = inputs.pools.first { $0.name == name }?.labels ?? [:]
-            let advertisements = inputs.advertisements.filter { $0.selects(pool: name, labels: labels) }.map { advertisement in
+            let advertisements = inputs.advertisements.filter { $0.selects(pool: name, labels: labels) }.map {
+                advertisement in
                 let nodes = advertisement.nodeSelectors.isEmpty ? "every node" : "nodes matching its nodeSelectors"
-                let interfaces = advertisement.interfaces.isEmpty ? "every interface" : advertisement.interfaces.joined(separator: ", ")
+                let interfaces =
+                    advertisement.interfaces.isEmpty
+                    ? "every interface" : advertisement.interfaces.joined(separator: ", ")
                 return "\(advertisement.name) (\(nodes); \(interfaces))"
             }
             field("L2Advertisements", advertisements.isEmpty ? "none" : advertisements.joined(separator: ", "))
@@ -70,12 +89,19 @@ public struct ServiceExplanation: Sendable {
         if let withheld = decision.withheld {
             field("announced by", "nobody: \(withheld)")
         } else if let owner = decision.owner {
-            let interfaces = decision.interfaces.map { $0.isEmpty ? "no interface" : $0.sorted().joined(separator: ", ") } ?? "every interface"
+            let interfaces =
+                decision.interfaces.map { $0.isEmpty ? "no interface" : $0.sorted().joined(separator: ", ") }
+                ?? "every interface"
             field("owner", "\(owner) (\(interfaces))")
         }
         field("ServiceL2Status", reported.isEmpty ? "none" : reported.joined(separator: ", "))
-        if let owner = decision.owner, !reported.isEmpty, !reported.contains(where: { $0 == owner || $0.hasPrefix(owner + " ") }) {
-            lines.append("  note: the status names another node than the plan: a hand-over in progress, or that speaker sees another membership (compare its /membership)")
+        if let owner = decision.owner, !reported.isEmpty,
+            !reported.contains(where: { $0 == owner || $0.hasPrefix(owner + " ") })
+        {
+            lines.append(
+                "  note: the status names another node than the plan: a hand-over in progress, "
+                    + "or that speaker sees another membership (compare its /membership)"
+            )
         }
         if !decision.ranking.isEmpty {
             lines.append("  candidates, by the election's ranking for this IP:")

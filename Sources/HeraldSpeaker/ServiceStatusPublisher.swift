@@ -34,7 +34,10 @@ actor ServiceStatusPublisher {
     /// the loop that started earlier from an older state and writes after it).
     private var pass: Task<Bool, Never>?
 
-    init(client: any KubeClient, namespace: String, nodeName: String, logger: Logger, resyncInterval: Duration = .seconds(30)) {
+    init(
+        client: any KubeClient, namespace: String, nodeName: String, logger: Logger,
+        resyncInterval: Duration = .seconds(30)
+    ) {
         self.client = client
         self.namespace = namespace
         self.nodeName = nodeName
@@ -100,14 +103,22 @@ actor ServiceStatusPublisher {
     func converge() async -> Bool {
         while let running = pass {
             // Cancelled (the bounded last pass at shutdown), the wait ends and so does the pass waited for.
-            _ = await withTaskCancellationHandler { await running.value } onCancel: { running.cancel() }
+            _ = await withTaskCancellationHandler {
+                await running.value
+            } onCancel: {
+                running.cancel()
+            }
             // Whoever wakes first clears it (the one that started it may not have run yet).
             if pass == running { pass = nil }
             if Task.isCancelled { return false }
         }
         let task = Task { await self.convergeOnce() }
         pass = task
-        let result = await withTaskCancellationHandler { await task.value } onCancel: { task.cancel() }
+        let result = await withTaskCancellationHandler {
+            await task.value
+        } onCancel: {
+            task.cancel()
+        }
         if pass == task { pass = nil }
         return result
     }
@@ -123,8 +134,9 @@ actor ServiceStatusPublisher {
         for object in existing where object.node == nodeName { mine[object.metadata.name ?? ""] = object }
         for (service, interfaces) in wanted.sorted(by: { $0.key < $1.key }) {
             let name = Self.objectName(node: nodeName, service: service)
-            let status = ServiceL2Status.Status(node: nodeName, serviceName: service.name, serviceNamespace: service.namespace,
-                                                interfaces: interfaces.sorted())
+            let status = ServiceL2Status.Status(
+                node: nodeName, serviceName: service.name, serviceNamespace: service.namespace,
+                interfaces: interfaces.sorted())
             do {
                 if let current = mine.removeValue(forKey: name) {
                     if current.status != status { try await write(status, to: name) }
@@ -137,7 +149,9 @@ actor ServiceStatusPublisher {
         // announces now or that are gone.
         var stale = Array(mine.values)
         for object in existing {
-            guard let node = object.node, node != nodeName, !live.contains(node), let key = object.serviceKey else { continue }
+            guard let node = object.node, node != nodeName, !live.contains(node), let key = object.serviceKey else {
+                continue
+            }
             if wanted[key] != nil || services.map({ !$0.contains(key) }) == true { stale.append(object) }
         }
         for object in stale {
@@ -150,38 +164,47 @@ actor ServiceStatusPublisher {
     }
 
     private func failed(_ error: KubeError) -> Bool {
-        if !failing { logger.warning("cannot write ServiceL2Status objects; retrying", metadata: ["error": "\(error)"]) }
+        if !failing {
+            logger.warning("cannot write ServiceL2Status objects; retrying", metadata: ["error": "\(error)"])
+        }
         failing = true
         return false
     }
 
     private func create(_ name: String, service: ServiceKey, status: ServiceL2Status.Status) async throws(KubeError) {
-        let metadata = ObjectMeta(name: name, namespace: namespace, labels: [
-            ServiceL2Status.nodeLabel: nodeName,
-            ServiceL2Status.serviceNameLabel: service.name,
-            ServiceL2Status.serviceNamespaceLabel: service.namespace,
-        ])
+        let metadata = ObjectMeta(
+            name: name, namespace: namespace,
+            labels: [
+                ServiceL2Status.nodeLabel: nodeName,
+                ServiceL2Status.serviceNameLabel: service.name,
+                ServiceL2Status.serviceNamespaceLabel: service.namespace,
+            ])
         do {
             _ = try await client.create(ServiceL2Status(metadata: metadata))
-        } catch where error.code == .alreadyExists {
+        } catch  where error.code == .alreadyExists {
             // Made by an earlier pass whose status write failed: write the status below.
         }
         try await write(status, to: name)
     }
 
     private func write(_ status: ServiceL2Status.Status, to name: String) async throws(KubeError) {
-        let patch: JSONValue = ["status": [
-            "node": .string(status.node ?? ""), "serviceName": .string(status.serviceName ?? ""),
-            "serviceNamespace": .string(status.serviceNamespace ?? ""),
-            "interfaces": .array((status.interfaces ?? []).map { ["name": .string($0.name ?? "")] }),
-        ]]
-        _ = try await client.mergePatch(ServiceL2Status.self, namespace: namespace, name: name, patch: patch, subresource: "status")
+        let patch: JSONValue = [
+            "status": [
+                "node": .string(status.node ?? ""), "serviceName": .string(status.serviceName ?? ""),
+                "serviceNamespace": .string(status.serviceNamespace ?? ""),
+                "interfaces": .array((status.interfaces ?? []).map { ["name": .string($0.name ?? "")] }),
+            ]
+        ]
+        _ = try await client.mergePatch(
+            ServiceL2Status.self, namespace: namespace, name: name, patch: patch, subresource: "status")
     }
 
     private func remove(_ object: ServiceL2Status) async throws(KubeError) {
         do {
             try await client.delete(ServiceL2Status.self, namespace: namespace, name: object.metadata.name ?? "")
-            logger.debug("ServiceL2Status deleted", metadata: ["name": "\(object.metadata.name ?? "")", "node": "\(object.node ?? "")"])
-        } catch where error.code == .notFound {}
+            logger.debug(
+                "ServiceL2Status deleted",
+                metadata: ["name": "\(object.metadata.name ?? "")", "node": "\(object.node ?? "")"])
+        } catch  where error.code == .notFound {}
     }
 }

@@ -7,7 +7,9 @@ public struct CommandResult: Sendable, CustomStringConvertible {
     public var errorOutput: String
 
     public var succeeded: Bool { status == 0 }
-    public var description: String { "exit \(status)\n\(output)\(errorOutput.isEmpty ? "" : "\nstderr: \(errorOutput)")" }
+    public var description: String {
+        "exit \(status)\n\(output)\(errorOutput.isEmpty ? "" : "\nstderr: \(errorOutput)")"
+    }
 }
 
 /// A command that failed or ran past its limit.
@@ -27,7 +29,9 @@ public enum Command {
     /// descriptors) would otherwise keep a pipe open and the read would never end. Spawned like
     /// `BackgroundProcess`, with an empty signal mask.
     @discardableResult
-    public static func run(_ arguments: [String], limit: Duration = .seconds(30), check: Bool = true) async throws -> CommandResult {
+    public static func run(
+        _ arguments: [String], limit: Duration = .seconds(30), check: Bool = true
+    ) async throws -> CommandResult {
         let directory = FileManager.default.temporaryDirectory.path
         let outPath = "\(directory)/herald-command-\(UUID().uuidString).out", errPath = outPath.dropLast(4) + ".err"
         defer { unlink(outPath); unlink(String(errPath)) }
@@ -38,13 +42,16 @@ public enum Command {
             if ContinuousClock.now > deadline {
                 kill(child, SIGKILL)
                 _ = waitpid(child, nil, 0)
-                throw CommandError(command: arguments, result: CommandResult(status: -1, output: read(outPath), errorOutput: "killed after \(limit)"))
+                throw CommandError(
+                    command: arguments,
+                    result: CommandResult(status: -1, output: read(outPath), errorOutput: "killed after \(limit)"))
             }
             try await Task.sleep(for: .milliseconds(5))
         }
         let signal = status & 0x7f
-        let result = CommandResult(status: signal == 0 ? (status >> 8) & 0xff : 128 + signal, output: read(outPath),
-                                   errorOutput: read(String(errPath)))
+        let result = CommandResult(
+            status: signal == 0 ? (status >> 8) & 0xff : 128 + signal, output: read(outPath),
+            errorOutput: read(String(errPath)))
         if check && !result.succeeded { throw CommandError(command: arguments, result: result) }
         return result
     }
@@ -78,14 +85,17 @@ public enum Command {
         var child = pid_t()
         let result = posix_spawnp(&child, arguments[0], &actions, &attributes, argv, environ)
         guard result == 0 else {
-            throw CommandError(command: arguments, result: CommandResult(status: -1, output: "", errorOutput: String(cString: strerror(result))))
+            throw CommandError(
+                command: arguments,
+                result: CommandResult(status: -1, output: "", errorOutput: String(cString: strerror(result))))
         }
         return child
     }
 
     /// Whether `tool` is on PATH.
     public static func exists(_ tool: String) -> Bool {
-        (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(separator: ":").contains {
+        (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(separator: ":").contains
+        {
             FileManager.default.isExecutableFile(atPath: "\($0)/\(tool)")
         }
     }
@@ -132,7 +142,10 @@ public final class BackgroundProcess: @unchecked Sendable {
                 kill(pid, SIGKILL)
                 _ = waitpid(pid, nil, 0)
                 exitStatus = 128 + SIGKILL
-                throw CommandError(command: arguments, result: CommandResult(status: -1, output: logText, errorOutput: "did not exit within \(limit) of signal \(signal)"))
+                throw CommandError(
+                    command: arguments,
+                    result: CommandResult(
+                        status: -1, output: logText, errorOutput: "did not exit within \(limit) of signal \(signal)"))
             }
             try await Task.sleep(for: .milliseconds(10))
         }

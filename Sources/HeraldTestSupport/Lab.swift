@@ -46,10 +46,14 @@ public struct TwoHostLab: Sendable {
 
     /// (Re)creates the veth pair with addresses, as after a network restart.
     public func linkUp() async throws {
-        try await Command.run(["ip", "link", "add", speakerInterface, "netns", speaker, "type", "veth",
-                               "peer", "name", clientInterface, "netns", client])
-        for (namespace, interface, v4, v6) in [(speaker, speakerInterface, speakerAddress, speakerAddress6),
-                                               (client, clientInterface, clientAddress, clientAddress6)] {
+        try await Command.run([
+            "ip", "link", "add", speakerInterface, "netns", speaker, "type", "veth",
+            "peer", "name", clientInterface, "netns", client,
+        ])
+        for (namespace, interface, v4, v6) in [
+            (speaker, speakerInterface, speakerAddress, speakerAddress6),
+            (client, clientInterface, clientAddress, clientAddress6),
+        ] {
             try await Command.run(["ip", "-n", namespace, "link", "set", "lo", "up"])
             try await Command.run(["ip", "-n", namespace, "addr", "add", "\(v4)/24", "dev", interface])
             try await Command.run(["ip", "-n", namespace, "addr", "add", "\(v6)/64", "dev", interface, "nodad"])
@@ -61,7 +65,9 @@ public struct TwoHostLab: Sendable {
     /// `peer` on the client with `clientAddress`/24, both up. Returns the speaker end's MAC.
     @discardableResult
     public func addLink(_ name: String, peer: String, clientAddress: String) async throws -> String {
-        try await Command.run(["ip", "link", "add", name, "netns", speaker, "type", "veth", "peer", "name", peer, "netns", client])
+        try await Command.run([
+            "ip", "link", "add", name, "netns", speaker, "type", "veth", "peer", "name", peer, "netns", client,
+        ])
         try await Command.run(["ip", "-n", client, "addr", "add", "\(clientAddress)/24", "dev", peer])
         try await Command.run(["ip", "-n", client, "link", "set", peer, "up"])
         try await Command.run(["ip", "-n", speaker, "link", "set", name, "up"])
@@ -80,13 +86,16 @@ public struct TwoHostLab: Sendable {
 
     /// Runs a command inside one of the lab's namespaces.
     @discardableResult
-    public func run(in namespace: String, _ arguments: [String], limit: Duration = .seconds(30), check: Bool = true) async throws -> CommandResult {
+    public func run(
+        in namespace: String, _ arguments: [String], limit: Duration = .seconds(30), check: Bool = true
+    ) async throws -> CommandResult {
         try await Command.run(["ip", "netns", "exec", namespace] + arguments, limit: limit, check: check)
     }
 
     /// The MAC of the speaker's interface.
     public func speakerMAC(of interface: String? = nil) async throws -> String {
-        let output = try await Command.run(["ip", "-n", speaker, "-br", "link", "show", interface ?? speakerInterface]).output
+        let output = try await Command.run(["ip", "-n", speaker, "-br", "link", "show", interface ?? speakerInterface])
+            .output
         return String(output.split(separator: " ", omittingEmptySubsequences: true)[2]).lowercased()
     }
 
@@ -104,7 +113,8 @@ public func neighbourMAC(in output: String) -> String? {
 }
 
 /// The package's root, from this file's place in it.
-public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
 
 /// A built Herald executable (`herald-speaker`, `herald-controller`), if `swift build` made it.
 public func heraldBinary(_ name: String) -> String? {
@@ -141,13 +151,21 @@ public enum NetworkNamespace {
 
 /// The kubeconfig of the real kube-apiserver `scripts/dev-cluster up` started (`make test` exports it).
 public var testKubeconfig: String? {
-    ProcessInfo.processInfo.environment["HERALD_TEST_KUBECONFIG"].flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil }
+    ProcessInfo.processInfo.environment["HERALD_TEST_KUBECONFIG"].flatMap {
+        FileManager.default.fileExists(atPath: $0) ? $0 : nil
+    }
 }
 
 extension Trait where Self == ConditionTrait {
     /// Skips, with the reason printed, when no real kube-apiserver is running for the tests.
     public static var needsAPIServer: Self {
-        .enabled(if: testKubeconfig != nil, "no kube-apiserver: HERALD_TEST_KUBECONFIG is not set (run scripts/dev-cluster up and export what it prints)")
+        .enabled(
+            if: testKubeconfig != nil,
+            """
+            no kube-apiserver: HERALD_TEST_KUBECONFIG is not set \
+            (run scripts/dev-cluster up and export what it prints)
+            """
+        )
     }
 }
 

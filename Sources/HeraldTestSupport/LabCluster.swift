@@ -11,9 +11,10 @@ public struct LabCluster: Sendable {
     /// The running lab named by `HERALD_LAB_DIR`, or nil.
     public static var current: LabCluster? {
         guard let directory = ProcessInfo.processInfo.environment["HERALD_LAB_DIR"],
-              FileManager.default.fileExists(atPath: directory + "/cluster/kubeconfig"),
-              let text = try? String(contentsOfFile: directory + "/nodes", encoding: .utf8),
-              let count = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
+            FileManager.default.fileExists(atPath: directory + "/cluster/kubeconfig"),
+            let text = try? String(contentsOfFile: directory + "/nodes", encoding: .utf8),
+            let count = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        else { return nil }
         return LabCluster(directory: directory, nodeCount: count)
     }
 
@@ -24,7 +25,9 @@ public struct LabCluster: Sendable {
 
     /// `scripts/lab ARGUMENTS…`.
     @discardableResult
-    public func lab(_ arguments: String..., limit: Duration = .seconds(60), check: Bool = true) async throws -> CommandResult {
+    public func lab(
+        _ arguments: String..., limit: Duration = .seconds(60), check: Bool = true
+    ) async throws -> CommandResult {
         try await lab(arguments, limit: limit, check: check)
     }
 
@@ -56,7 +59,8 @@ public struct LabCluster: Sendable {
     }
 
     /// Removes what lab tests made (labelled Services, every EndpointSlice the lab wrote, every pool and
-    /// L2Advertisement in any namespace), starts any stopped speaker, and waits until the lab has settled with nothing announced.
+    /// L2Advertisement in any namespace), starts any stopped speaker, and waits until the lab has settled with
+    /// nothing announced.
     public func reset() async throws {
         try await kubectl("delete", "svc", "-A", "-l", Self.testLabel, "--wait=true")
         try await kubectl("delete", "endpointslices", "-A", "-l", "lab.herald.dev/made-by=lab")
@@ -83,7 +87,9 @@ public struct LabCluster: Sendable {
     /// Waits for the Service's first ingress IP.
     public func ingress(_ service: String, namespace: String = "default") async throws -> String {
         try await waitFor("an IP for \(namespace)/\(service)", limit: .seconds(30), interval: .milliseconds(200)) {
-            let result = try await kubectl("get", "svc", service, "-n", namespace, "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}", check: false)
+            let result = try await kubectl(
+                "get", "svc", service, "-n", namespace, "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}",
+                check: false)
             let ip = result.output.trimmingCharacters(in: .whitespacesAndNewlines)
             return (ip.isEmpty ? nil : ip, result.description)
         }
@@ -106,7 +112,8 @@ public struct LabCluster: Sendable {
 
     public func mac(of node: String) throws -> String {
         let index = node.replacingOccurrences(of: "node-", with: "")
-        return try String(contentsOfFile: "\(directory)/node-\(index).mac", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        return try String(contentsOfFile: "\(directory)/node-\(index).mac", encoding: .utf8).trimmingCharacters(
+            in: .whitespacesAndNewlines)
     }
 
     /// `scripts/lab failover IP [--graceful]` as its key=value pairs.
@@ -116,16 +123,22 @@ public struct LabCluster: Sendable {
     }
 
     @discardableResult
-    public func lab(_ arguments: [String], limit: Duration = .seconds(60), check: Bool = true) async throws -> CommandResult {
-        try await Command.run([packageRoot.appendingPathComponent("scripts/lab").path] + arguments, limit: limit, check: check)
+    public func lab(
+        _ arguments: [String], limit: Duration = .seconds(60), check: Bool = true
+    ) async throws -> CommandResult {
+        try await Command.run(
+            [packageRoot.appendingPathComponent("scripts/lab").path] + arguments, limit: limit, check: check)
     }
 
     /// ARP probes from the client (scripts/lib/arp-probe): probes, answered, unanswered, longest_gap_ms,
     /// doubled (probes two MACs answered), replies (MAC:count,…).
     public func probe(_ ip: String, count: Int, intervalMilliseconds: Int) async throws -> [String: String] {
         let seconds = count * intervalMilliseconds / 1000 + 30
-        let result = try await lab(["exec", "client", packageRoot.appendingPathComponent("scripts/lib/arp-probe").path,
-                                    "eth0", "203.0.113.2", ip, "\(count)", "\(intervalMilliseconds)"], limit: .seconds(seconds))
+        let result = try await lab(
+            [
+                "exec", "client", packageRoot.appendingPathComponent("scripts/lib/arp-probe").path,
+                "eth0", "203.0.113.2", ip, "\(count)", "\(intervalMilliseconds)",
+            ], limit: .seconds(seconds))
         return Self.pairs(result.output)
     }
 
@@ -143,7 +156,8 @@ public struct LabCluster: Sendable {
     /// A number from a speaker's /metrics (summed over label sets), or nil when the speaker does not answer.
     public func metric(_ name: String, on node: String) async throws -> Double? {
         let index = Int(node.replacingOccurrences(of: "node-", with: "")) ?? 0
-        let result = try await Command.run(["curl", "-fsS", "--max-time", "2", "http://203.0.113.\(10 + index):7472/metrics"], check: false)
+        let result = try await Command.run(
+            ["curl", "-fsS", "--max-time", "2", "http://203.0.113.\(10 + index):7472/metrics"], check: false)
         guard result.succeeded else { return nil }
         return result.output.split(separator: "\n")
             .filter { $0.hasPrefix(name + " ") || $0.hasPrefix(name + "{") }
@@ -156,7 +170,9 @@ public struct LabCluster: Sendable {
     public func speakerLogLines(containing needles: [String], last limit: Int = 40) -> [String] {
         let lines = (1...nodeCount).flatMap { index -> [String] in
             let text = (try? String(contentsOfFile: "\(directory)/speaker-\(index).log", encoding: .utf8)) ?? ""
-            return text.split(separator: "\n").filter { line in needles.contains { line.contains($0) } }.map { "node-\(index): \($0)" }
+            return text.split(separator: "\n").filter { line in needles.contains { line.contains($0) } }.map {
+                "node-\(index): \($0)"
+            }
         }
         return Array(lines.suffix(limit))
     }

@@ -1,4 +1,5 @@
 import CLinuxNet
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,15 +10,18 @@ import Glibc
 public func inNetworkNamespace<T>(_ name: String, _ body: @escaping () throws -> T) throws -> T {
     let job = NamespaceJob(name: name) { try body() as Any }
     var thread = pthread_t()
-    let started = pthread_create(&thread, nil, { argument in
-        let job = Unmanaged<NamespaceJob>.fromOpaque(argument!).takeUnretainedValue()
-        guard CLinuxNet_enter_network_namespace("/run/netns/\(job.name)") == 0 else {
-            job.result = .failure(NamespaceError(description: "cannot enter network namespace \(job.name): errno \(errno)"))
+    let started = pthread_create(
+        &thread, nil,
+        { argument in
+            let job = Unmanaged<NamespaceJob>.fromOpaque(argument!).takeUnretainedValue()
+            guard CLinuxNet_enter_network_namespace("/run/netns/\(job.name)") == 0 else {
+                job.result = .failure(
+                    NamespaceError(description: "cannot enter network namespace \(job.name): errno \(errno)"))
+                return nil
+            }
+            job.result = Result { try job.body() }
             return nil
-        }
-        job.result = Result { try job.body() }
-        return nil
-    }, Unmanaged.passUnretained(job).toOpaque())
+        }, Unmanaged.passUnretained(job).toOpaque())
     guard started == 0 else { throw NamespaceError(description: "pthread_create: \(started)") }
     pthread_join(thread, nil)
     return try job.result!.get() as! T

@@ -11,9 +11,10 @@ public struct RealCluster: Sendable {
     /// The running cluster named by `HERALD_CLUSTER_DIR`, or nil.
     public static var current: RealCluster? {
         guard let directory = ProcessInfo.processInfo.environment["HERALD_CLUSTER_DIR"],
-              FileManager.default.fileExists(atPath: directory + "/control-plane/kubeconfig"),
-              let text = try? String(contentsOfFile: directory + "/nodes", encoding: .utf8),
-              let count = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
+            FileManager.default.fileExists(atPath: directory + "/control-plane/kubeconfig"),
+            let text = try? String(contentsOfFile: directory + "/nodes", encoding: .utf8),
+            let count = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        else { return nil }
         return RealCluster(directory: directory, nodeCount: count)
     }
 
@@ -24,22 +25,31 @@ public struct RealCluster: Sendable {
 
     /// `scripts/cluster ARGUMENTS…`.
     @discardableResult
-    public func cluster(_ arguments: String..., limit: Duration = .seconds(120), check: Bool = true) async throws -> CommandResult {
+    public func cluster(
+        _ arguments: String..., limit: Duration = .seconds(120), check: Bool = true
+    ) async throws -> CommandResult {
         try await cluster(arguments, limit: limit, check: check)
     }
 
     @discardableResult
-    public func cluster(_ arguments: [String], limit: Duration = .seconds(120), check: Bool = true) async throws -> CommandResult {
-        try await Command.run([packageRoot.appendingPathComponent("scripts/cluster").path] + arguments, limit: limit, check: check)
+    public func cluster(
+        _ arguments: [String], limit: Duration = .seconds(120), check: Bool = true
+    ) async throws -> CommandResult {
+        try await Command.run(
+            [packageRoot.appendingPathComponent("scripts/cluster").path] + arguments, limit: limit, check: check)
     }
 
     @discardableResult
-    public func kubectl(_ arguments: String..., limit: Duration = .seconds(120), check: Bool = true) async throws -> CommandResult {
+    public func kubectl(
+        _ arguments: String..., limit: Duration = .seconds(120), check: Bool = true
+    ) async throws -> CommandResult {
         try await kubectl(arguments, limit: limit, check: check)
     }
 
     @discardableResult
-    public func kubectl(_ arguments: [String], limit: Duration = .seconds(120), check: Bool = true) async throws -> CommandResult {
+    public func kubectl(
+        _ arguments: [String], limit: Duration = .seconds(120), check: Bool = true
+    ) async throws -> CommandResult {
         try await Command.run(["kubectl", "--kubeconfig", kubeconfig] + arguments, limit: limit, check: check)
     }
 
@@ -47,23 +57,29 @@ public struct RealCluster: Sendable {
     public func json(_ arguments: String...) async throws -> [String: Any] {
         let output = try await kubectl(["get"] + arguments + ["-o", "json"]).output
         guard let object = try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any] else {
-            throw CommandError(command: arguments, result: CommandResult(status: 0, output: output, errorOutput: "not a JSON object"))
+            throw CommandError(
+                command: arguments, result: CommandResult(status: 0, output: output, errorOutput: "not a JSON object"))
         }
         return object
     }
 
     /// `kubectl apply` of a YAML document (several, separated by `---`).
     public func apply(_ yaml: String) async throws {
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("herald-cluster-\(UUID().uuidString).yaml")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "herald-cluster-\(UUID().uuidString).yaml")
         try yaml.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
         try await kubectl("apply", "-f", file.path)
     }
 
     /// Waits for the Service's first ingress IP.
-    public func ingress(_ service: String, namespace: String = "default", limit: Duration = .seconds(60)) async throws -> String {
+    public func ingress(
+        _ service: String, namespace: String = "default", limit: Duration = .seconds(60)
+    ) async throws -> String {
         try await waitFor("an IP for \(namespace)/\(service)", limit: limit, interval: .milliseconds(200)) {
-            let result = try await kubectl("get", "svc", service, "-n", namespace, "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}", check: false)
+            let result = try await kubectl(
+                "get", "svc", service, "-n", namespace, "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}",
+                check: false)
             let ip = result.output.trimmingCharacters(in: .whitespacesAndNewlines)
             return (ip.isEmpty ? nil : ip, result.description)
         }
@@ -77,9 +93,13 @@ public struct RealCluster: Sendable {
 
     /// Waits until one of `nodes` (any node: nil) answers the client's ARP for `ip`, and returns it.
     @discardableResult
-    public func waitForOwner(_ ip: String, among nodes: Set<String>? = nil, limit: Duration = .seconds(60)) async throws -> String {
-        try await waitFor("\(ip) answered by \(nodes.map { $0.sorted().joined(separator: " or ") } ?? "a node")", limit: limit,
-                          interval: .milliseconds(200)) {
+    public func waitForOwner(
+        _ ip: String, among nodes: Set<String>? = nil, limit: Duration = .seconds(60)
+    ) async throws -> String {
+        try await waitFor(
+            "\(ip) answered by \(nodes.map { $0.sorted().joined(separator: " or ") } ?? "a node")", limit: limit,
+            interval: .milliseconds(200)
+        ) {
             let owner = try await owner(ip)
             let wanted = owner.map { owner in nodes.map { $0.contains(owner) } ?? !owner.hasPrefix("unknown") } ?? false
             return (wanted ? owner : nil, owner ?? "nobody")
@@ -113,15 +133,22 @@ public struct RealCluster: Sendable {
 
     /// ARP probes from the client in the background (scripts/lib/arp-probe, at most `count`), until stopped;
     /// with `trace`, one line per probe there (its time and the MACs that answered it).
-    public func startProbing(_ ip: String, count: Int, intervalMilliseconds: Int, trace: String? = nil) throws -> BackgroundProcess {
-        try BackgroundProcess([packageRoot.appendingPathComponent("scripts/cluster").path, "exec", "client",
-                               packageRoot.appendingPathComponent("scripts/lib/arp-probe").path,
-                               "eth0", "203.0.113.2", ip, "\(count)", "\(intervalMilliseconds)"] + (trace.map { [$0] } ?? []))
+    public func startProbing(
+        _ ip: String, count: Int, intervalMilliseconds: Int, trace: String? = nil
+    ) throws -> BackgroundProcess {
+        try BackgroundProcess(
+            [
+                packageRoot.appendingPathComponent("scripts/cluster").path, "exec", "client",
+                packageRoot.appendingPathComponent("scripts/lib/arp-probe").path,
+                "eth0", "203.0.113.2", ip, "\(count)", "\(intervalMilliseconds)",
+            ] + (trace.map { [$0] } ?? []))
     }
 
     /// HTTP requests from the client every 50 ms in the background (`scripts/cluster http-watch`), until stopped.
     public func startRequests(_ ip: String, seconds: Int) throws -> BackgroundProcess {
-        try BackgroundProcess([packageRoot.appendingPathComponent("scripts/cluster").path, "http-watch", ip, "\(seconds)"])
+        try BackgroundProcess([
+            packageRoot.appendingPathComponent("scripts/cluster").path, "http-watch", ip, "\(seconds)",
+        ])
     }
 
     /// Every Service's ingress IPs, keyed by namespace/name.
@@ -130,7 +157,9 @@ public struct RealCluster: Sendable {
         var ips: [String: [String]] = [:]
         for item in list["items"] as? [[String: Any]] ?? [] {
             let metadata = item["metadata"] as? [String: Any] ?? [:]
-            let ingress = ((item["status"] as? [String: Any])?["loadBalancer"] as? [String: Any])?["ingress"] as? [[String: Any]] ?? []
+            let ingress =
+                ((item["status"] as? [String: Any])?["loadBalancer"] as? [String: Any])?["ingress"] as? [[String: Any]]
+                ?? []
             let found = ingress.compactMap { $0["ip"] as? String }
             if !found.isEmpty { ips["\(metadata["namespace"] ?? "")/\(metadata["name"] ?? "")"] = found }
         }

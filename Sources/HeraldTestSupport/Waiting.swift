@@ -10,8 +10,10 @@ public struct DeadlineExceeded: Error, CustomStringConvertible {
 
 /// Checks `condition` every `interval` until it returns a value or `limit` passes. For conditions outside the
 /// process (a neighbour entry, a packet on the wire) that have no event to await.
-public func waitFor<T: Sendable>(_ what: String, limit: Duration = .seconds(5), interval: Duration = .milliseconds(50),
-                                 _ condition: @Sendable () async throws -> (T?, String)) async throws -> T {
+public func waitFor<T: Sendable>(
+    _ what: String, limit: Duration = .seconds(5), interval: Duration = .milliseconds(50),
+    _ condition: @Sendable () async throws -> (T?, String)
+) async throws -> T {
     let deadline = ContinuousClock.now + limit
     var last = ""
     while true {

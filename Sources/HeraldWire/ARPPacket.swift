@@ -14,7 +14,9 @@ public struct ARPPacket: Hashable, Sendable {
     public var targetMAC: MACAddress
     public var targetIP: IPv4Address
 
-    public init(operation: Operation, senderMAC: MACAddress, senderIP: IPv4Address, targetMAC: MACAddress, targetIP: IPv4Address) {
+    public init(
+        operation: Operation, senderMAC: MACAddress, senderIP: IPv4Address, targetMAC: MACAddress, targetIP: IPv4Address
+    ) {
         self.operation = operation
         self.senderMAC = senderMAC
         self.senderIP = senderIP
@@ -38,29 +40,41 @@ public struct ARPPacket: Hashable, Sendable {
 
     /// The answer to `request`: `ip` is at `mac`, sent to the asker.
     public static func reply(to request: ARPPacket, mac: MACAddress) -> ARPPacket {
-        ARPPacket(operation: .reply, senderMAC: mac, senderIP: request.targetIP, targetMAC: request.senderMAC, targetIP: request.senderIP)
+        ARPPacket(
+            operation: .reply, senderMAC: mac, senderIP: request.targetIP, targetMAC: request.senderMAC,
+            targetIP: request.senderIP)
     }
 
     /// A gratuitous ARP for `ip` at `mac`, in request form (target MAC zero) or reply form (target MAC broadcast);
     /// Herald sends both, since some hosts heed only one.
     public static func gratuitous(_ ip: IPv4Address, at mac: MACAddress, operation: Operation) -> ARPPacket {
-        ARPPacket(operation: operation, senderMAC: mac, senderIP: ip, targetMAC: operation == .request ? .zero : .broadcast, targetIP: ip)
+        ARPPacket(
+            operation: operation, senderMAC: mac, senderIP: ip, targetMAC: operation == .request ? .zero : .broadcast,
+            targetIP: ip)
     }
 
     /// Decodes 28 bytes of Ethernet/IPv4 ARP; trailing padding is left in the buffer.
     public static func decode(from buffer: inout ByteBuffer) throws(WireError) -> ARPPacket {
         var view = buffer
-        guard let (htype, ptype, hlen, plen, op) = view.readMultipleIntegers(as: (UInt16, UInt16, UInt8, UInt8, UInt16).self),
-              let senderMAC = view.readMACAddress(), let senderIP = view.readIPv4Address(),
-              let targetMAC = view.readMACAddress(), let targetIP = view.readIPv4Address() else {
+        guard
+            let (htype, ptype, hlen, plen, op) = view.readMultipleIntegers(
+                as: (UInt16, UInt16, UInt8, UInt8, UInt16).self),
+            let senderMAC = view.readMACAddress(), let senderIP = view.readIPv4Address(),
+            let targetMAC = view.readMACAddress(), let targetIP = view.readIPv4Address()
+        else {
             throw WireError(.truncated, "ARP needs \(length) bytes, got \(buffer.readableBytes)")
         }
         guard htype == 1, ptype == 0x0800, hlen == 6, plen == 4 else {
-            throw WireError(.unsupported, "ARP for hardware type \(htype), protocol 0x\(String(ptype, radix: 16)), lengths \(hlen)/\(plen); only Ethernet/IPv4")
+            throw WireError(
+                .unsupported,
+                "ARP for hardware type \(htype), protocol 0x\(String(ptype, radix: 16)), "
+                    + "lengths \(hlen)/\(plen); only Ethernet/IPv4"
+            )
         }
         guard let operation = Operation(rawValue: op) else { throw WireError(.unsupported, "ARP operation \(op)") }
         buffer = view
-        return ARPPacket(operation: operation, senderMAC: senderMAC, senderIP: senderIP, targetMAC: targetMAC, targetIP: targetIP)
+        return ARPPacket(
+            operation: operation, senderMAC: senderMAC, senderIP: senderIP, targetMAC: targetMAC, targetIP: targetIP)
     }
 
     public func encode(into buffer: inout ByteBuffer) {
@@ -75,6 +89,8 @@ public struct ARPPacket: Hashable, Sendable {
     public func frame(to destination: MACAddress, vlanTag: UInt16? = nil) -> EthernetFrame {
         var payload = ByteBuffer()
         encode(into: &payload)
-        return EthernetFrame(destination: destination, source: senderMAC, vlanTag: vlanTag, etherType: EthernetFrame.arp, payload: payload)
+        return EthernetFrame(
+            destination: destination, source: senderMAC, vlanTag: vlanTag, etherType: EthernetFrame.arp,
+            payload: payload)
     }
 }

@@ -20,7 +20,8 @@ extension ByteBuffer {
 
     @discardableResult
     public mutating func writeMACAddress(_ address: MACAddress) -> Int {
-        writeMultipleIntegers(UInt16(truncatingIfNeeded: address.rawValue >> 32), UInt32(truncatingIfNeeded: address.rawValue))
+        writeMultipleIntegers(
+            UInt16(truncatingIfNeeded: address.rawValue >> 32), UInt32(truncatingIfNeeded: address.rawValue))
     }
 
     @discardableResult
@@ -28,6 +29,7 @@ extension ByteBuffer {
 
     @discardableResult
     public mutating func writeIPv6Address(_ address: IPv6Address) -> Int {
-        writeMultipleIntegers(UInt64(truncatingIfNeeded: address.rawValue >> 64), UInt64(truncatingIfNeeded: address.rawValue))
+        writeMultipleIntegers(
+            UInt64(truncatingIfNeeded: address.rawValue >> 64), UInt64(truncatingIfNeeded: address.rawValue))
     }
 }

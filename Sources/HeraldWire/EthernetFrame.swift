@@ -19,7 +19,9 @@ public struct EthernetFrame: Hashable, Sendable {
     /// Larger than any jumbo frame: such input is not a frame a NIC delivered.
     public static let maximumLength = 9216
 
-    public init(destination: MACAddress, source: MACAddress, vlanTag: UInt16? = nil, etherType: UInt16, payload: ByteBuffer) {
+    public init(
+        destination: MACAddress, source: MACAddress, vlanTag: UInt16? = nil, etherType: UInt16, payload: ByteBuffer
+    ) {
         self.destination = destination
         self.source = source
         self.vlanTag = vlanTag
@@ -36,7 +38,8 @@ public struct EthernetFrame: Hashable, Sendable {
         }
         var view = buffer
         guard let destination = view.readMACAddress(), let source = view.readMACAddress(),
-              var etherType = view.readInteger(as: UInt16.self) else {
+            var etherType = view.readInteger(as: UInt16.self)
+        else {
             throw WireError(.truncated, "Ethernet header needs 14 bytes, got \(buffer.readableBytes)")
         }
         var tag: UInt16?
@@ -53,7 +56,8 @@ public struct EthernetFrame: Hashable, Sendable {
         }
         let payload = view.readSlice(length: view.readableBytes)!
         buffer = view
-        return EthernetFrame(destination: destination, source: source, vlanTag: tag, etherType: etherType, payload: payload)
+        return EthernetFrame(
+            destination: destination, source: source, vlanTag: tag, etherType: etherType, payload: payload)
     }
 
     public func encode(into buffer: inout ByteBuffer) {

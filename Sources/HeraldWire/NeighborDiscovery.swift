@@ -42,8 +42,10 @@ public enum NDPMessage: Hashable, Sendable {
         }
         var view = packet.payload
         guard let (type, code, _, word) = view.readMultipleIntegers(as: (UInt8, UInt8, UInt16, UInt32).self),
-              let target = view.readIPv6Address() else {
-            throw WireError(.truncated, "Neighbour Discovery message needs 24 bytes, got \(packet.payload.readableBytes)")
+            let target = view.readIPv6Address()
+        else {
+            throw WireError(
+                .truncated, "Neighbour Discovery message needs 24 bytes, got \(packet.payload.readableBytes)")
         }
         guard type == solicitationType || type == advertisementType else {
             throw WireError(.unsupported, "ICMPv6 type \(type)")
@@ -57,8 +59,10 @@ public enum NDPMessage: Hashable, Sendable {
         if type == solicitationType {
             return .solicitation(NeighborSolicitation(target: target, options: options))
         }
-        return .advertisement(NeighborAdvertisement(router: word & 1 << 31 != 0, solicited: word & 1 << 30 != 0,
-                                                    override: word & 1 << 29 != 0, target: target, options: options))
+        return .advertisement(
+            NeighborAdvertisement(
+                router: word & 1 << 31 != 0, solicited: word & 1 << 30 != 0,
+                override: word & 1 << 29 != 0, target: target, options: options))
     }
 
     private static func decodeOptions(_ view: inout ByteBuffer) throws(WireError) -> [NDPOption] {
@@ -87,15 +91,20 @@ public enum NDPMessage: Hashable, Sendable {
         switch self {
         case .solicitation: (type, word) = (Self.solicitationType, 0)
         case .advertisement(let message):
-            (type, word) = (Self.advertisementType, (message.router ? 1 << 31 : 0) | (message.solicited ? 1 << 30 : 0)
-                | (message.override ? 1 << 29 : 0))
+            (type, word) = (
+                Self.advertisementType,
+                (message.router ? 1 << 31 : 0) | (message.solicited ? 1 << 30 : 0)
+                    | (message.override ? 1 << 29 : 0)
+            )
         }
         body.writeMultipleIntegers(type, UInt8(0), UInt16(0), word)
         body.writeIPv6Address(target)
         for option in options {
             switch option {
-            case .sourceLinkLayerAddress(let mac): body.writeMultipleIntegers(UInt8(1), UInt8(1)); body.writeMACAddress(mac)
-            case .targetLinkLayerAddress(let mac): body.writeMultipleIntegers(UInt8(2), UInt8(1)); body.writeMACAddress(mac)
+            case .sourceLinkLayerAddress(let mac):
+                body.writeMultipleIntegers(UInt8(1), UInt8(1)); body.writeMACAddress(mac)
+            case .targetLinkLayerAddress(let mac):
+                body.writeMultipleIntegers(UInt8(2), UInt8(1)); body.writeMACAddress(mac)
             case .other(let type, let bytes):
                 // Pad to whole 8-byte units; the length field counts them.
                 let padded = bytes + Array(repeating: 0, count: (8 - (bytes.count + 2) % 8) % 8)
@@ -121,8 +130,9 @@ public enum NDPMessage: Hashable, Sendable {
 
     /// The message in an IPv6 packet with hop limit 255, as RFC 4861 requires of every ND message.
     public func packet(source: IPv6Address, destination: IPv6Address) -> IPv6Packet {
-        IPv6Packet(nextHeader: IPv6Packet.icmpv6, hopLimit: 255, source: source, destination: destination,
-                   payload: encode(source: source, destination: destination))
+        IPv6Packet(
+            nextHeader: IPv6Packet.icmpv6, hopLimit: 255, source: source, destination: destination,
+            payload: encode(source: source, destination: destination))
     }
 }
 

@@ -1,8 +1,8 @@
-
 /// `v1/Service`: the fields a load balancer reads and writes.
 /// Named `KubernetesService` because `Service` is swift-service-lifecycle's protocol, which every program here uses.
 public struct KubernetesService: KubeResource {
-    public static let type = ResourceType(group: "", version: "v1", plural: "services", kind: "Service", namespaced: true)
+    public static let type = ResourceType(
+        group: "", version: "v1", plural: "services", kind: "Service", namespaced: true)
 
     public struct Port: Codable, Sendable, Hashable {
         public var name: String?
@@ -115,7 +115,11 @@ public enum IntOrString: Codable, Sendable, Hashable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if let number = try? container.decode(Int.self) { self = .int(number) } else { self = .string(try container.decode(String.self)) }
+        if let number = try? container.decode(Int.self) {
+            self = .int(number)
+        } else {
+            self = .string(try container.decode(String.self))
+        }
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -153,7 +157,8 @@ public struct Node: KubeResource {
 
 /// `v1/Namespace`: its labels feed pools' `namespaceSelectors`.
 public struct Namespace: KubeResource {
-    public static let type = ResourceType(group: "", version: "v1", plural: "namespaces", kind: "Namespace", namespaced: false)
+    public static let type = ResourceType(
+        group: "", version: "v1", plural: "namespaces", kind: "Namespace", namespaced: false)
 
     public var apiVersion: String? = "v1"
     public var kind: String? = "Namespace"
@@ -174,7 +179,10 @@ public struct Event: KubeResource {
         public var uid: String?
         public var resourceVersion: String?
 
-        public init(apiVersion: String? = nil, kind: String? = nil, namespace: String? = nil, name: String? = nil, uid: String? = nil) {
+        public init(
+            apiVersion: String? = nil, kind: String? = nil, namespace: String? = nil, name: String? = nil,
+            uid: String? = nil
+        ) {
             self.apiVersion = apiVersion
             self.kind = kind
             self.namespace = namespace
@@ -202,8 +210,10 @@ public struct Event: KubeResource {
     public var source: Source?
     public var reportingComponent: String?
 
-    public init(metadata: ObjectMeta, involvedObject: ObjectReference, reason: String, message: String, type: String,
-                count: Int = 1, firstTimestamp: String, lastTimestamp: String, component: String) {
+    public init(
+        metadata: ObjectMeta, involvedObject: ObjectReference, reason: String, message: String, type: String,
+        count: Int = 1, firstTimestamp: String, lastTimestamp: String, component: String
+    ) {
         self.metadata = metadata
         self.involvedObject = involvedObject
         self.reason = reason
@@ -219,7 +229,8 @@ public struct Event: KubeResource {
 
 /// `coordination.k8s.io/v1/Lease`, for leader election.
 public struct Lease: KubeResource {
-    public static let type = ResourceType(group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease", namespaced: true)
+    public static let type = ResourceType(
+        group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease", namespaced: true)
 
     public struct Spec: Codable, Sendable, Hashable {
         public var holderIdentity: String?
@@ -229,8 +240,10 @@ public struct Lease: KubeResource {
         public var renewTime: String?
         public var leaseTransitions: Int?
 
-        public init(holderIdentity: String? = nil, leaseDurationSeconds: Int? = nil, acquireTime: String? = nil,
-                    renewTime: String? = nil, leaseTransitions: Int? = nil) {
+        public init(
+            holderIdentity: String? = nil, leaseDurationSeconds: Int? = nil, acquireTime: String? = nil,
+            renewTime: String? = nil, leaseTransitions: Int? = nil
+        ) {
             self.holderIdentity = holderIdentity
             self.leaseDurationSeconds = leaseDurationSeconds
             self.acquireTime = acquireTime

@@ -36,7 +36,8 @@ public actor EventRecorder {
         self.client = client
         self.component = component
         self.logger = logger
-        (posted, postedContinuation) = AsyncStream.makeStream(of: Posted.self, bufferingPolicy: .bufferingNewest(Self.postedLimit))
+        (posted, postedContinuation) = AsyncStream.makeStream(
+            of: Posted.self, bufferingPolicy: .bufferingNewest(Self.postedLimit))
     }
 
     /// Records an Event without waiting for the apiserver: for loops that must not stall on a slow server.
@@ -61,8 +62,9 @@ public actor EventRecorder {
             previous.last = now
             seen[identity] = previous
             do {
-                _ = try await client.mergePatch(Event.self, namespace: previous.namespace, name: previous.name,
-                                                patch: ["count": .number(Double(previous.count)), "lastTimestamp": .string(Timestamps.time(now))])
+                _ = try await client.mergePatch(
+                    Event.self, namespace: previous.namespace, name: previous.name,
+                    patch: ["count": .number(Double(previous.count)), "lastTimestamp": .string(Timestamps.time(now))])
                 return
             } catch {
                 // The Event may have expired (events live an hour): create a new one below.
@@ -71,14 +73,19 @@ public actor EventRecorder {
         }
         let name = "\(object.name ?? "object").\(String(UInt64(now.timeIntervalSince1970 * 1e9), radix: 16))"
         let stamp = Timestamps.time(now)
-        let event = Event(metadata: ObjectMeta(name: name, namespace: namespace), involvedObject: object, reason: reason,
-                          message: message, type: kind.rawValue, firstTimestamp: stamp, lastTimestamp: stamp, component: component)
+        let event = Event(
+            metadata: ObjectMeta(name: name, namespace: namespace), involvedObject: object, reason: reason,
+            message: message, type: kind.rawValue, firstTimestamp: stamp, lastTimestamp: stamp, component: component)
         do {
             _ = try await client.create(event)
             seen[identity] = Seen(namespace: namespace, name: name, count: 1, last: now)
-            if seen.count > 10_000 { seen = seen.filter { now.timeIntervalSince($0.value.last) < Self.aggregationWindow } }
+            if seen.count > 10_000 {
+                seen = seen.filter { now.timeIntervalSince($0.value.last) < Self.aggregationWindow }
+            }
         } catch {
-            logger.warning("could not record an Event", metadata: ["reason": "\(reason)", "object": "\(namespace)/\(object.name ?? "")", "error": "\(error)"])
+            logger.warning(
+                "could not record an Event",
+                metadata: ["reason": "\(reason)", "object": "\(namespace)/\(object.name ?? "")", "error": "\(error)"])
         }
     }
 }
@@ -86,7 +93,8 @@ public actor EventRecorder {
 extension KubeResource {
     /// A reference to this object for an Event.
     public var reference: Event.ObjectReference {
-        Event.ObjectReference(apiVersion: Self.type.apiVersion, kind: Self.type.kind, namespace: metadata.namespace,
-                              name: metadata.name, uid: metadata.uid)
+        Event.ObjectReference(
+            apiVersion: Self.type.apiVersion, kind: Self.type.kind, namespace: metadata.namespace,
+            name: metadata.name, uid: metadata.uid)
     }
 }

@@ -48,12 +48,15 @@ public final class HTTPKubeClient: KubeClient {
 
     // MARK: KubeClient
 
-    public func list<R: KubeResource>(_ resource: R.Type, namespace: String?, type: ResourceType?) async throws(KubeError) -> ObjectList<R> {
+    public func list<R: KubeResource>(
+        _ resource: R.Type, namespace: String?, type: ResourceType?
+    ) async throws(KubeError) -> ObjectList<R> {
         let path = (type ?? R.type).path(namespace: namespace)
         return try await decode(ObjectList<R>.self, from: try await send(.GET, path))
     }
 
-    public func get<R: KubeResource>(_ resource: R.Type, namespace: String?, name: String) async throws(KubeError) -> R {
+    public func get<R: KubeResource>(_ resource: R.Type, namespace: String?, name: String) async throws(KubeError) -> R
+    {
         try await decode(R.self, from: try await send(.GET, R.type.path(namespace: namespace, name: name)))
     }
 
@@ -67,19 +70,26 @@ public final class HTTPKubeClient: KubeClient {
         return try await decode(R.self, from: try await send(.PUT, path, body: try encode(object)))
     }
 
-    public func mergePatch<R: KubeResource>(_ resource: R.Type, namespace: String?, name: String, patch: JSONValue,
-                                            subresource: String?) async throws(KubeError) -> R {
+    public func mergePatch<R: KubeResource>(
+        _ resource: R.Type, namespace: String?, name: String, patch: JSONValue,
+        subresource: String?
+    ) async throws(KubeError) -> R {
         let path = R.type.path(namespace: namespace, name: name, subresource: subresource)
-        return try await decode(R.self, from: try await send(.PATCH, path, body: try encode(patch), contentType: "application/merge-patch+json"))
+        return try await decode(
+            R.self,
+            from: try await send(.PATCH, path, body: try encode(patch), contentType: "application/merge-patch+json"))
     }
 
     public func delete<R: KubeResource>(_ resource: R.Type, namespace: String?, name: String) async throws(KubeError) {
         _ = try await send(.DELETE, R.type.path(namespace: namespace, name: name))
     }
 
-    public func watch<R: KubeResource>(_ resource: R.Type, namespace: String?, resourceVersion: String,
-                                       type: ResourceType?) -> AsyncThrowingStream<WatchEvent<R>, any Error> {
-        let path = (type ?? R.type).path(namespace: namespace)
+    public func watch<R: KubeResource>(
+        _ resource: R.Type, namespace: String?, resourceVersion: String,
+        type: ResourceType?
+    ) -> AsyncThrowingStream<WatchEvent<R>, any Error> {
+        let path =
+            (type ?? R.type).path(namespace: namespace)
             + "?watch=1&allowWatchBookmarks=true&timeoutSeconds=\(Self.watchSeconds)&resourceVersion=\(resourceVersion)"
         let request = makeRequest(.GET, path)
         let client = self.client
@@ -118,7 +128,9 @@ public final class HTTPKubeClient: KubeClient {
 
     // MARK: Plumbing
 
-    private func makeRequest(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json") -> HTTPClientRequest {
+    private func makeRequest(
+        _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json"
+    ) -> HTTPClientRequest {
         var request = HTTPClientRequest(url: config.server + path)
         request.method = method
         request.headers.add(name: "Accept", value: "application/json")
@@ -131,7 +143,9 @@ public final class HTTPKubeClient: KubeClient {
         return request
     }
 
-    private func send(_ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json") async throws(KubeError) -> [UInt8] {
+    private func send(
+        _ method: HTTPMethod, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json"
+    ) async throws(KubeError) -> [UInt8] {
         let request = makeRequest(method, path, body: body, contentType: contentType)
         do {
             let response = try await client.execute(request, timeout: Self.requestTimeout)
@@ -162,10 +176,14 @@ public final class HTTPKubeClient: KubeClient {
             case "ADDED": return .added(try decoder.decode(WatchObject<R>.self, from: data).object)
             case "MODIFIED": return .modified(try decoder.decode(WatchObject<R>.self, from: data).object)
             case "DELETED": return .deleted(try decoder.decode(WatchObject<R>.self, from: data).object)
-            case "BOOKMARK": return .bookmark(resourceVersion: try decoder.decode(WatchObject<BookmarkObject>.self, from: data).object.metadata.resourceVersion)
+            case "BOOKMARK":
+                return .bookmark(
+                    resourceVersion: try decoder.decode(WatchObject<BookmarkObject>.self, from: data).object.metadata
+                        .resourceVersion)
             case "ERROR":
                 let status = try decoder.decode(WatchObject<StatusObject>.self, from: data).object
-                throw KubeError.fromStatus(status.code ?? 500, message: status.message ?? "watch error", reason: status.reason)
+                throw KubeError.fromStatus(
+                    status.code ?? 500, message: status.message ?? "watch error", reason: status.reason)
             default:
                 throw KubeError(.decoding, "watch event of type \(type)")
             }
@@ -183,7 +201,9 @@ public final class HTTPKubeClient: KubeClient {
     }
 
     private func encode(_ value: some Encodable) throws(KubeError) -> [UInt8] {
-        do { return Array(try JSONEncoder().encode(value)) } catch { throw KubeError(.decoding, "encoding \(type(of: value)): \(error)") }
+        do { return Array(try JSONEncoder().encode(value)) } catch {
+            throw KubeError(.decoding, "encoding \(type(of: value)): \(error)")
+        }
     }
 }
 

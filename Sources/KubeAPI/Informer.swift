@@ -60,9 +60,11 @@ public actor Informer<Resource: KubeResource> {
                 break
             } catch {
                 if Task.isCancelled { break }
-                logger.warning("list/watch failed; retrying", metadata: [
-                    "resource": "\(type ?? Resource.type)", "error": "\(error)", "retry_in": "\(backoff)",
-                ])
+                logger.warning(
+                    "list/watch failed; retrying",
+                    metadata: [
+                        "resource": "\(type ?? Resource.type)", "error": "\(error)", "retry_in": "\(backoff)",
+                    ])
                 try? await Task.sleep(for: backoff * Double.random(in: 0.8...1.2))
                 // A watch that failed for any reason other than an expired version resumes where it was.
                 backoff = min(backoff * 2, Self.maximumBackoff)

@@ -14,31 +14,45 @@ public enum WatchEvent<Resource: KubeResource>: Sendable {
 /// `type` defaults to the resource's own; pass another version of the same kind (e.g. `EndpointSlice.v1beta1`)
 /// where the server lacks the default one.
 public protocol KubeClient: Sendable {
-    func list<R: KubeResource>(_ resource: R.Type, namespace: String?, type: ResourceType?) async throws(KubeError) -> ObjectList<R>
+    func list<R: KubeResource>(
+        _ resource: R.Type, namespace: String?, type: ResourceType?
+    ) async throws(KubeError) -> ObjectList<R>
     func get<R: KubeResource>(_ resource: R.Type, namespace: String?, name: String) async throws(KubeError) -> R
     func create<R: KubeResource>(_ object: R, type: ResourceType?) async throws(KubeError) -> R
     /// PUT: fails with `.conflict` when `object.metadata.resourceVersion` is not the current one.
     func replace<R: KubeResource>(_ object: R, type: ResourceType?) async throws(KubeError) -> R
     /// JSON merge patch (RFC 7386) of the object or of a subresource such as `status`.
-    func mergePatch<R: KubeResource>(_ resource: R.Type, namespace: String?, name: String, patch: JSONValue,
-                                     subresource: String?) async throws(KubeError) -> R
+    func mergePatch<R: KubeResource>(
+        _ resource: R.Type, namespace: String?, name: String, patch: JSONValue,
+        subresource: String?
+    ) async throws(KubeError) -> R
     func delete<R: KubeResource>(_ resource: R.Type, namespace: String?, name: String) async throws(KubeError)
     /// Changes after `resourceVersion`, until the server ends the watch (its timeout) or an error; a version
     /// too old ends the stream with `KubeError.gone`.
-    func watch<R: KubeResource>(_ resource: R.Type, namespace: String?, resourceVersion: String,
-                                type: ResourceType?) -> AsyncThrowingStream<WatchEvent<R>, any Error>
+    func watch<R: KubeResource>(
+        _ resource: R.Type, namespace: String?, resourceVersion: String,
+        type: ResourceType?
+    ) -> AsyncThrowingStream<WatchEvent<R>, any Error>
 }
 
 extension KubeClient {
-    public func list<R: KubeResource>(_ resource: R.Type, namespace: String? = nil) async throws(KubeError) -> ObjectList<R> {
+    public func list<R: KubeResource>(
+        _ resource: R.Type, namespace: String? = nil
+    ) async throws(KubeError) -> ObjectList<R> {
         try await list(resource, namespace: namespace, type: nil)
     }
 
-    public func create<R: KubeResource>(_ object: R) async throws(KubeError) -> R { try await create(object, type: nil) }
+    public func create<R: KubeResource>(_ object: R) async throws(KubeError) -> R {
+        try await create(object, type: nil)
+    }
 
-    public func replace<R: KubeResource>(_ object: R) async throws(KubeError) -> R { try await replace(object, type: nil) }
+    public func replace<R: KubeResource>(_ object: R) async throws(KubeError) -> R {
+        try await replace(object, type: nil)
+    }
 
-    public func mergePatch<R: KubeResource>(_ resource: R.Type, namespace: String?, name: String, patch: JSONValue) async throws(KubeError) -> R {
+    public func mergePatch<R: KubeResource>(
+        _ resource: R.Type, namespace: String?, name: String, patch: JSONValue
+    ) async throws(KubeError) -> R {
         try await mergePatch(resource, namespace: namespace, name: name, patch: patch, subresource: nil)
     }
 
@@ -89,15 +103,16 @@ public struct KubeError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String { status.map { "\(code) (\($0)): \(message)" } ?? "\(code): \(message)" }
 
     static func fromStatus(_ status: Int, message: String, reason: String?) -> KubeError {
-        let code: Code = switch status {
-        case 401: .unauthorized
-        case 403: .forbidden
-        case 404: .notFound
-        case 409: reason == "AlreadyExists" ? .alreadyExists : .conflict
-        case 410: .gone
-        case 422: .invalid
-        default: .server
-        }
+        let code: Code =
+            switch status {
+            case 401: .unauthorized
+            case 403: .forbidden
+            case 404: .notFound
+            case 409: reason == "AlreadyExists" ? .alreadyExists : .conflict
+            case 410: .gone
+            case 422: .invalid
+            default: .server
+            }
         return KubeError(code, status: status, message)
     }
 }

@@ -21,9 +21,11 @@ public struct KubeConfig: Sendable, Equatable {
     /// The context's namespace (in-cluster: the pod's), if any.
     public var namespace: String?
 
-    public init(server: String, certificateAuthority: [UInt8]? = nil, insecureSkipTLSVerify: Bool = false,
-                clientCertificate: [UInt8]? = nil, clientKey: [UInt8]? = nil, bearerToken: String? = nil,
-                tokenFile: String? = nil, namespace: String? = nil) {
+    public init(
+        server: String, certificateAuthority: [UInt8]? = nil, insecureSkipTLSVerify: Bool = false,
+        clientCertificate: [UInt8]? = nil, clientKey: [UInt8]? = nil, bearerToken: String? = nil,
+        tokenFile: String? = nil, namespace: String? = nil
+    ) {
         self.server = server.hasSuffix("/") ? String(server.dropLast()) : server
         self.certificateAuthority = certificateAuthority
         self.insecureSkipTLSVerify = insecureSkipTLSVerify
@@ -46,7 +48,9 @@ public struct KubeConfig: Sendable, Equatable {
 
     /// The configuration a program should use: `path` if given, else `KUBECONFIG`, else in-cluster when
     /// running in a pod, else `~/.kube/config`.
-    public static func resolve(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws(KubeConfigError) -> KubeConfig {
+    public static func resolve(
+        path: String?, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws(KubeConfigError) -> KubeConfig {
         if let path { return try load(file: path) }
         if let list = environment["KUBECONFIG"], !list.isEmpty {
             // As kubectl: the files that exist, merged; the first to name a context, cluster or user wins.
@@ -59,7 +63,8 @@ public struct KubeConfig: Sendable, Equatable {
         let home = environment["HOME"] ?? NSHomeDirectory()
         let fallback = home + "/.kube/config"
         guard FileManager.default.fileExists(atPath: fallback) else {
-            throw KubeConfigError("no Kubernetes configuration: give --kubeconfig, set KUBECONFIG, run in a pod, or create \(fallback)")
+            throw KubeConfigError(
+                "no Kubernetes configuration: give --kubeconfig, set KUBECONFIG, run in a pod, or create \(fallback)")
         }
         return try load(file: fallback)
     }
@@ -77,21 +82,31 @@ public struct KubeConfig: Sendable, Equatable {
     }
 
     /// In a pod: the service account's token and CA, the API's address from the environment.
-    public static func inCluster(environment: [String: String] = ProcessInfo.processInfo.environment,
-                                 root: String = "/var/run/secrets/kubernetes.io/serviceaccount") throws(KubeConfigError) -> KubeConfig {
-        guard let host = environment["KUBERNETES_SERVICE_HOST"], let port = environment["KUBERNETES_SERVICE_PORT"] else {
-            throw KubeConfigError("in-cluster configuration: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set (not in a pod?)")
+    public static func inCluster(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        root: String = "/var/run/secrets/kubernetes.io/serviceaccount"
+    ) throws(KubeConfigError) -> KubeConfig {
+        guard let host = environment["KUBERNETES_SERVICE_HOST"], let port = environment["KUBERNETES_SERVICE_PORT"]
+        else {
+            throw KubeConfigError(
+                "in-cluster configuration: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT "
+                    + "are not set (not in a pod?)"
+            )
         }
         let tokenFile = root + "/token"
         guard FileManager.default.isReadableFile(atPath: tokenFile) else {
-            throw KubeConfigError("in-cluster configuration: \(tokenFile) cannot be read (is a service account token mounted?)")
+            throw KubeConfigError(
+                "in-cluster configuration: \(tokenFile) cannot be read (is a service account token mounted?)")
         }
         guard let ca = FileManager.default.contents(atPath: root + "/ca.crt") else {
             throw KubeConfigError("in-cluster configuration: \(root)/ca.crt cannot be read")
         }
-        let namespace = (try? String(contentsOfFile: root + "/namespace", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let namespace = (try? String(contentsOfFile: root + "/namespace", encoding: .utf8))?.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         let hostPart = host.contains(":") ? "[\(host)]" : host
-        return KubeConfig(server: "https://\(hostPart):\(port)", certificateAuthority: Array(ca), tokenFile: tokenFile, namespace: namespace)
+        return KubeConfig(
+            server: "https://\(hostPart):\(port)", certificateAuthority: Array(ca), tokenFile: tokenFile,
+            namespace: namespace)
     }
 
     // MARK: Parsing
@@ -107,7 +122,9 @@ public struct KubeConfig: Sendable, Equatable {
                 throw KubeConfigError("kubeconfig \(path): cannot be read")
             }
             // An empty file is an empty configuration, as kubectl reads it.
-            if text.split(separator: "\n").allSatisfy({ $0.trimmingCharacters(in: .whitespaces).hasPrefix("#") || $0.allSatisfy(\.isWhitespace) }) {
+            if text.split(separator: "\n").allSatisfy({
+                $0.trimmingCharacters(in: .whitespaces).hasPrefix("#") || $0.allSatisfy(\.isWhitespace)
+            }) {
                 continue
             }
             let root: [String: Any]
@@ -123,7 +140,9 @@ public struct KubeConfig: Sendable, Equatable {
                     guard let name = entry["name"] as? String, !known.contains(name) else { continue }
                     if var body = entry[field] as? [String: Any] {
                         for key in ["certificate-authority", "client-certificate", "client-key", "tokenFile"] {
-                            if let file = body[key] as? String { body[key] = absolute(file, directory.isEmpty ? "." : directory) }
+                            if let file = body[key] as? String {
+                                body[key] = absolute(file, directory.isEmpty ? "." : directory)
+                            }
                         }
                         entry[field] = body
                     }
@@ -144,7 +163,9 @@ public struct KubeConfig: Sendable, Equatable {
     private static func document(_ text: String) throws(KubeConfigError) -> [String: Any] {
         let document: Any?
         do { document = try Yams.load(yaml: text) } catch { throw KubeConfigError("not YAML: \(error)") }
-        guard let root = document as? [String: Any] else { throw KubeConfigError("not a kubeconfig (expected a mapping at the top)") }
+        guard let root = document as? [String: Any] else {
+            throw KubeConfigError("not a kubeconfig (expected a mapping at the top)")
+        }
         return root
     }
 
@@ -161,20 +182,25 @@ public struct KubeConfig: Sendable, Equatable {
         }
         let cluster = try named(clusterName, in: root, list: "clusters", field: "cluster")
         let clusterPath = "clusters[\(clusterName)].cluster"
-        guard let server = cluster["server"] as? String, !server.isEmpty else { throw KubeConfigError("\(clusterPath).server: missing") }
+        guard let server = cluster["server"] as? String, !server.isEmpty else {
+            throw KubeConfigError("\(clusterPath).server: missing")
+        }
         guard server.hasPrefix("https://") || server.hasPrefix("http://") else {
             throw KubeConfigError("\(clusterPath).server: \"\(server)\" is not an http(s) URL")
         }
         var config = KubeConfig(server: server, namespace: context["namespace"] as? String)
         config.insecureSkipTLSVerify = cluster["insecure-skip-tls-verify"] as? Bool ?? false
-        config.certificateAuthority = try material(cluster, data: "certificate-authority-data", file: "certificate-authority",
-                                                   path: clusterPath, directory: directory)
+        config.certificateAuthority = try material(
+            cluster, data: "certificate-authority-data", file: "certificate-authority",
+            path: clusterPath, directory: directory)
         if let userName = context["user"] as? String, !userName.isEmpty {
             let user = try named(userName, in: root, list: "users", field: "user")
             let userPath = "users[\(userName)].user"
-            config.clientCertificate = try material(user, data: "client-certificate-data", file: "client-certificate",
-                                                    path: userPath, directory: directory)
-            config.clientKey = try material(user, data: "client-key-data", file: "client-key", path: userPath, directory: directory)
+            config.clientCertificate = try material(
+                user, data: "client-certificate-data", file: "client-certificate",
+                path: userPath, directory: directory)
+            config.clientKey = try material(
+                user, data: "client-key-data", file: "client-key", path: userPath, directory: directory)
             if (config.clientCertificate == nil) != (config.clientKey == nil) {
                 throw KubeConfigError("\(userPath): a client certificate needs its key and a key its certificate")
             }
@@ -182,34 +208,49 @@ public struct KubeConfig: Sendable, Equatable {
                 config.bearerToken = token
             } else if let tokenFile = user["tokenFile"] as? String {
                 let full = absolute(tokenFile, directory)
-                guard FileManager.default.isReadableFile(atPath: full) else { throw KubeConfigError("\(userPath).tokenFile: \(full) cannot be read") }
+                guard FileManager.default.isReadableFile(atPath: full) else {
+                    throw KubeConfigError("\(userPath).tokenFile: \(full) cannot be read")
+                }
                 config.tokenFile = full
             }
             for unsupported in ["exec", "auth-provider"] where user[unsupported] != nil {
-                throw KubeConfigError("\(userPath).\(unsupported): credential plugins are not supported; use a token or a client certificate")
+                throw KubeConfigError(
+                    "\(userPath).\(unsupported): credential plugins are not supported; "
+                        + "use a token or a client certificate"
+                )
             }
         }
         return config
     }
 
-    private static func named(_ name: String, in root: [String: Any], list: String, field: String) throws(KubeConfigError) -> [String: Any] {
+    private static func named(
+        _ name: String, in root: [String: Any], list: String, field: String
+    ) throws(KubeConfigError) -> [String: Any] {
         guard let entries = root[list] as? [Any] else { throw KubeConfigError("\(list): missing") }
         for entry in entries {
             guard let entry = entry as? [String: Any], entry["name"] as? String == name else { continue }
-            guard let body = entry[field] as? [String: Any] else { throw KubeConfigError("\(list)[\(name)].\(field): missing") }
+            guard let body = entry[field] as? [String: Any] else {
+                throw KubeConfigError("\(list)[\(name)].\(field): missing")
+            }
             return body
         }
         throw KubeConfigError("\(list): no entry named \"\(name)\"")
     }
 
-    private static func material(_ object: [String: Any], data: String, file: String, path: String, directory: String) throws(KubeConfigError) -> [UInt8]? {
+    private static func material(
+        _ object: [String: Any], data: String, file: String, path: String, directory: String
+    ) throws(KubeConfigError) -> [UInt8]? {
         if let encoded = object[data] as? String {
-            guard let bytes = Data(base64Encoded: encoded.filter { !$0.isWhitespace }) else { throw KubeConfigError("\(path).\(data): not base64") }
+            guard let bytes = Data(base64Encoded: encoded.filter { !$0.isWhitespace }) else {
+                throw KubeConfigError("\(path).\(data): not base64")
+            }
             return Array(bytes)
         }
         if let name = object[file] as? String {
             let full = absolute(name, directory)
-            guard let bytes = FileManager.default.contents(atPath: full) else { throw KubeConfigError("\(path).\(file): \(full) cannot be read") }
+            guard let bytes = FileManager.default.contents(atPath: full) else {
+                throw KubeConfigError("\(path).\(file): \(full) cannot be read")
+            }
             return Array(bytes)
         }
         return nil

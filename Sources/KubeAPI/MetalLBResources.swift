@@ -3,8 +3,11 @@ import Foundation
 /// `discovery.k8s.io/v1/EndpointSlice` (v1beta1 has the same shape for these fields; servers before 1.21
 /// serve only v1beta1: use `EndpointSlice.v1beta1` as the type there).
 public struct EndpointSlice: KubeResource {
-    public static let type = ResourceType(group: "discovery.k8s.io", version: "v1", plural: "endpointslices", kind: "EndpointSlice", namespaced: true)
-    public static let v1beta1 = ResourceType(group: "discovery.k8s.io", version: "v1beta1", plural: "endpointslices", kind: "EndpointSlice", namespaced: true)
+    public static let type = ResourceType(
+        group: "discovery.k8s.io", version: "v1", plural: "endpointslices", kind: "EndpointSlice", namespaced: true)
+    public static let v1beta1 = ResourceType(
+        group: "discovery.k8s.io", version: "v1beta1", plural: "endpointslices", kind: "EndpointSlice", namespaced: true
+    )
 
     public struct Conditions: Codable, Sendable, Hashable {
         public var ready: Bool?
@@ -40,7 +43,9 @@ public struct EndpointSlice: KubeResource {
     public var addressType: String
     public var endpoints: [Endpoint]?
 
-    public init(metadata: ObjectMeta, addressType: String, endpoints: [Endpoint], apiVersion: String = "discovery.k8s.io/v1") {
+    public init(
+        metadata: ObjectMeta, addressType: String, endpoints: [Endpoint], apiVersion: String = "discovery.k8s.io/v1"
+    ) {
         self.metadata = metadata
         self.addressType = addressType
         self.endpoints = endpoints
@@ -71,7 +76,8 @@ public enum Annotations {
 
 /// `metallb.io/v1beta1/IPAddressPool`, as MetalLB defines it.
 public struct IPAddressPool: KubeResource {
-    public static let type = ResourceType(group: "metallb.io", version: "v1beta1", plural: "ipaddresspools", kind: "IPAddressPool", namespaced: true)
+    public static let type = ResourceType(
+        group: "metallb.io", version: "v1beta1", plural: "ipaddresspools", kind: "IPAddressPool", namespaced: true)
 
     public struct ServiceAllocationSpec: Codable, Sendable, Hashable {
         public var priority: Int?
@@ -79,8 +85,10 @@ public struct IPAddressPool: KubeResource {
         public var namespaceSelectors: [LabelSelectorObject]?
         public var serviceSelectors: [LabelSelectorObject]?
 
-        public init(priority: Int? = nil, namespaces: [String]? = nil, namespaceSelectors: [LabelSelectorObject]? = nil,
-                    serviceSelectors: [LabelSelectorObject]? = nil) {
+        public init(
+            priority: Int? = nil, namespaces: [String]? = nil, namespaceSelectors: [LabelSelectorObject]? = nil,
+            serviceSelectors: [LabelSelectorObject]? = nil
+        ) {
             self.priority = priority
             self.namespaces = namespaces
             self.namespaceSelectors = namespaceSelectors
@@ -94,7 +102,10 @@ public struct IPAddressPool: KubeResource {
         public var avoidBuggyIPs: Bool?
         public var serviceAllocation: ServiceAllocationSpec?
 
-        public init(addresses: [String], autoAssign: Bool? = nil, avoidBuggyIPs: Bool? = nil, serviceAllocation: ServiceAllocationSpec? = nil) {
+        public init(
+            addresses: [String], autoAssign: Bool? = nil, avoidBuggyIPs: Bool? = nil,
+            serviceAllocation: ServiceAllocationSpec? = nil
+        ) {
             self.addresses = addresses
             self.autoAssign = autoAssign
             self.avoidBuggyIPs = avoidBuggyIPs
@@ -115,7 +126,8 @@ public struct IPAddressPool: KubeResource {
 
 /// `metallb.io/v1beta1/L2Advertisement`, as MetalLB defines it.
 public struct L2Advertisement: KubeResource {
-    public static let type = ResourceType(group: "metallb.io", version: "v1beta1", plural: "l2advertisements", kind: "L2Advertisement", namespaced: true)
+    public static let type = ResourceType(
+        group: "metallb.io", version: "v1beta1", plural: "l2advertisements", kind: "L2Advertisement", namespaced: true)
 
     public struct Spec: Codable, Sendable, Hashable {
         public var ipAddressPools: [String]?
@@ -123,8 +135,10 @@ public struct L2Advertisement: KubeResource {
         public var nodeSelectors: [LabelSelectorObject]?
         public var interfaces: [String]?
 
-        public init(ipAddressPools: [String]? = nil, ipAddressPoolSelectors: [LabelSelectorObject]? = nil,
-                    nodeSelectors: [LabelSelectorObject]? = nil, interfaces: [String]? = nil) {
+        public init(
+            ipAddressPools: [String]? = nil, ipAddressPoolSelectors: [LabelSelectorObject]? = nil,
+            nodeSelectors: [LabelSelectorObject]? = nil, interfaces: [String]? = nil
+        ) {
             self.ipAddressPools = ipAddressPools
             self.ipAddressPoolSelectors = ipAddressPoolSelectors
             self.nodeSelectors = nodeSelectors
@@ -147,7 +161,8 @@ public struct L2Advertisement: KubeResource {
 /// which interfaces. One object per Service and announcing node, in the speakers' namespace, labelled with
 /// `metallb.io/node`, `metallb.io/service-name` and `metallb.io/service-namespace`, as MetalLB labels them.
 public struct ServiceL2Status: KubeResource {
-    public static let type = ResourceType(group: "metallb.io", version: "v1beta1", plural: "servicel2statuses", kind: "ServiceL2Status", namespaced: true)
+    public static let type = ResourceType(
+        group: "metallb.io", version: "v1beta1", plural: "servicel2statuses", kind: "ServiceL2Status", namespaced: true)
 
     public static let nodeLabel = "metallb.io/node"
     public static let serviceNameLabel = "metallb.io/service-name"

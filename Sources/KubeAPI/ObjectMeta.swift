@@ -56,8 +56,10 @@ public struct ObjectMeta: Codable, Sendable, Hashable {
     public var annotations: [String: String]?
     public var ownerReferences: [OwnerReference]?
 
-    public init(name: String? = nil, namespace: String? = nil, labels: [String: String]? = nil,
-                annotations: [String: String]? = nil) {
+    public init(
+        name: String? = nil, namespace: String? = nil, labels: [String: String]? = nil,
+        annotations: [String: String]? = nil
+    ) {
         self.name = name
         self.namespace = namespace
         self.labels = labels

@@ -1,5 +1,5 @@
-public import KubeAPI
 import Foundation
+public import KubeAPI
 
 /// The Kubernetes API in memory, for fast unit tests, with the server's semantics where Herald depends on
 /// them: a cluster-wide resourceVersion on every write, `Conflict` on a stale replace, `AlreadyExists`,
@@ -64,7 +64,9 @@ public actor InMemoryKubeClient: KubeClient {
 
     // MARK: KubeClient
 
-    public func list<R: KubeResource>(_ resource: R.Type, namespace: String?, type: ResourceType?) async throws(KubeError) -> ObjectList<R> {
+    public func list<R: KubeResource>(
+        _ resource: R.Type, namespace: String?, type: ResourceType?
+    ) async throws(KubeError) -> ObjectList<R> {
         try check()
         let typeID = (type ?? R.type).description
         let items = (objects[typeID] ?? [:]).sorted { $0.key < $1.key }
@@ -74,7 +76,8 @@ public actor InMemoryKubeClient: KubeClient {
         return try Self.decode(ObjectList<R>.self, list)
     }
 
-    public func get<R: KubeResource>(_ resource: R.Type, namespace: String?, name: String) async throws(KubeError) -> R {
+    public func get<R: KubeResource>(_ resource: R.Type, namespace: String?, name: String) async throws(KubeError) -> R
+    {
         try check()
         guard let stored = objects[R.type.description]?[Self.key(namespace, name)] else {
             throw KubeError(.notFound, status: 404, "\(R.type.plural) \"\(name)\" not found")
@@ -90,8 +93,12 @@ public actor InMemoryKubeClient: KubeClient {
             uidCounter += 1
             meta.name = prefix + String(uidCounter, radix: 36)
         }
-        guard let name = meta.name, !name.isEmpty else { throw KubeError(.invalid, status: 422, "metadata.name: Required value") }
-        if resourceType.namespaced && meta.namespace == nil { throw KubeError(.invalid, status: 422, "metadata.namespace: Required value") }
+        guard let name = meta.name, !name.isEmpty else {
+            throw KubeError(.invalid, status: 422, "metadata.name: Required value")
+        }
+        if resourceType.namespaced && meta.namespace == nil {
+            throw KubeError(.invalid, status: 422, "metadata.namespace: Required value")
+        }
         let key = Self.key(meta.namespace, name)
         if objects[resourceType.description]?[key] != nil {
             throw KubeError(.alreadyExists, status: 409, "\(resourceType.plural) \"\(name)\" already exists")
@@ -110,11 +117,16 @@ public actor InMemoryKubeClient: KubeClient {
         let resourceType = type ?? R.type
         let key = Self.key(object.metadata.namespace, object.metadata.name ?? "")
         guard let current = objects[resourceType.description]?[key] else {
-            throw KubeError(.notFound, status: 404, "\(resourceType.plural) \"\(object.metadata.name ?? "")\" not found")
+            throw KubeError(
+                .notFound, status: 404, "\(resourceType.plural) \"\(object.metadata.name ?? "")\" not found")
         }
         let currentObject = try Self.decode(R.self, current.json)
         if let given = object.metadata.resourceVersion, given != currentObject.metadata.resourceVersion {
-            throw KubeError(.conflict, status: 409, "Operation cannot be fulfilled on \(resourceType.plural) \"\(object.metadata.name ?? "")\": the object has been modified; please apply your changes to the latest version and try again")
+            throw KubeError(
+                .conflict, status: 409,
+                "Operation cannot be fulfilled on \(resourceType.plural) \"\(object.metadata.name ?? "")\": the object "
+                    + "has been modified; please apply your changes to the latest version and try again"
+            )
         }
         var updated = object
         updated.metadata.uid = currentObject.metadata.uid
@@ -128,13 +140,17 @@ public actor InMemoryKubeClient: KubeClient {
         return try write(try Self.decode(R.self, json), type: resourceType, kind: "MODIFIED")
     }
 
-    public func mergePatch<R: KubeResource>(_ resource: R.Type, namespace: String?, name: String, patch: JSONValue,
-                                           subresource: String?) async throws(KubeError) -> R {
+    public func mergePatch<R: KubeResource>(
+        _ resource: R.Type, namespace: String?, name: String, patch: JSONValue,
+        subresource: String?
+    ) async throws(KubeError) -> R {
         try check()
         guard let current = objects[R.type.description]?[Self.key(namespace, name)] else {
             throw KubeError(.notFound, status: 404, "\(R.type.plural) \"\(name)\" not found")
         }
-        guard case .object(var changes) = patch else { throw KubeError(.invalid, status: 422, "a merge patch is a JSON object") }
+        guard case .object(var changes) = patch else {
+            throw KubeError(.invalid, status: 422, "a merge patch is a JSON object")
+        }
         if subresource == "status" {
             changes = changes.filter { $0.key == "status" }
         } else {
@@ -160,8 +176,10 @@ public actor InMemoryKubeClient: KubeClient {
         record(type: R.type.description, namespace: namespace, kind: "DELETED", json: json)
     }
 
-    public nonisolated func watch<R: KubeResource>(_ resource: R.Type, namespace: String?, resourceVersion: String,
-                                                   type: ResourceType?) -> AsyncThrowingStream<WatchEvent<R>, any Error> {
+    public nonisolated func watch<R: KubeResource>(
+        _ resource: R.Type, namespace: String?, resourceVersion: String,
+        type: ResourceType?
+    ) -> AsyncThrowingStream<WatchEvent<R>, any Error> {
         let typeID = (type ?? R.type).description
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: WatchEvent<R>.self)
         let deliver: @Sendable (String, JSONValue) -> Void = { kind, json in
@@ -172,7 +190,8 @@ public actor InMemoryKubeClient: KubeClient {
                 case "DELETED": continuation.yield(.deleted(try Self.decode(R.self, json)))
                 default:
                     if case .object(let fields) = json, case .object(let meta) = fields["metadata"] ?? .null,
-                       case .string(let version) = meta["resourceVersion"] ?? .null {
+                        case .string(let version) = meta["resourceVersion"] ?? .null
+                    {
                         continuation.yield(.bookmark(resourceVersion: version))
                     }
                 }
@@ -182,7 +201,11 @@ public actor InMemoryKubeClient: KubeClient {
         }
         let finish: @Sendable ((any Error)?) -> Void = { error in continuation.finish(throwing: error) }
         let id = UUID()
-        Task { await self.register(id: id, Watcher(type: typeID, namespace: namespace, deliver: deliver, finish: finish), from: resourceVersion) }
+        Task {
+            await self.register(
+                id: id, Watcher(type: typeID, namespace: namespace, deliver: deliver, finish: finish),
+                from: resourceVersion)
+        }
         continuation.onTermination = { _ in Task { await self.unregister(id) } }
         return stream
     }
@@ -203,8 +226,10 @@ public actor InMemoryKubeClient: KubeClient {
             watcher.finish(KubeError(.gone, status: 410, "too old resource version: \(from) (\(oldestReplayable - 1))"))
             return
         }
-        for entry in history where entry.version > from && entry.type == watcher.type
-            && (watcher.namespace == nil || entry.namespace == watcher.namespace) {
+        for entry in history
+        where entry.version > from && entry.type == watcher.type
+            && (watcher.namespace == nil || entry.namespace == watcher.namespace)
+        {
             watcher.deliver(entry.kind, entry.json)
         }
         watchers[id] = watcher
@@ -236,7 +261,8 @@ public actor InMemoryKubeClient: KubeClient {
             history.removeFirst(1000)
             oldestReplayable = history.first?.version ?? version + 1
         }
-        for watcher in watchers.values where watcher.type == type && (watcher.namespace == nil || watcher.namespace == namespace) {
+        for watcher in watchers.values
+        where watcher.type == type && (watcher.namespace == nil || watcher.namespace == namespace) {
             watcher.deliver(kind, json)
         }
     }

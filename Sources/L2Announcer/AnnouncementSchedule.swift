@@ -9,7 +9,9 @@ public struct AnnouncementSchedule: Hashable, Sendable, CustomStringConvertible 
 
     public init(offsets: [Duration]) { self.offsets = offsets.sorted() }
 
-    public static let standard = AnnouncementSchedule(offsets: [.zero, .milliseconds(500), .seconds(1), .seconds(2), .seconds(4)])
+    public static let standard = AnnouncementSchedule(offsets: [
+        .zero, .milliseconds(500), .seconds(1), .seconds(2), .seconds(4),
+    ])
 
     /// Parses comma-separated offsets in milliseconds, e.g. `0,500,1000,2000,4000`.
     public init?(milliseconds text: String) {
@@ -23,6 +25,7 @@ public struct AnnouncementSchedule: Hashable, Sendable, CustomStringConvertible 
     }
 
     public var description: String {
-        offsets.map { String($0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) }.joined(separator: ",")
+        offsets.map { String($0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) }.joined(
+            separator: ",")
     }
 }

@@ -39,8 +39,11 @@ public final class InterfaceAnnouncer: AddressAnnouncer, Service {
         /// A responder on one interface, its socket open.
         public var make: @Sendable (String) throws -> InterfaceResponder
 
-        public init(interval: Duration = .seconds(2), list: @escaping @Sendable () throws -> [(name: String, announceable: Bool)],
-                    make: @escaping @Sendable (String) throws -> InterfaceResponder) {
+        public init(
+            interval: Duration = .seconds(2),
+            list: @escaping @Sendable () throws -> [(name: String, announceable: Bool)],
+            make: @escaping @Sendable (String) throws -> InterfaceResponder
+        ) {
             self.interval = interval
             self.list = list
             self.make = make
@@ -70,7 +73,10 @@ public final class InterfaceAnnouncer: AddressAnnouncer, Service {
         self.logger = logger
         self.discovery = discovery
         initial = responders
-        state = Mutex(State(responders: Dictionary(responders.map { ($0.interfaceName, $0) }, uniquingKeysWith: { first, _ in first })))
+        state = Mutex(
+            State(
+                responders: Dictionary(
+                    responders.map { ($0.interfaceName, $0) }, uniquingKeysWith: { first, _ in first })))
         // A burst of claims (a GARP storm) must not grow memory: the newest are the ones that matter.
         (claims, claimed) = AsyncStream.makeStream(of: ForeignClaim.self, bufferingPolicy: .bufferingNewest(256))
         (interfaceChanges, changed) = AsyncStream.makeStream(of: [String].self, bufferingPolicy: .bufferingNewest(1))
@@ -79,7 +85,9 @@ public final class InterfaceAnnouncer: AddressAnnouncer, Service {
     }
 
     /// The responders now, by interface name.
-    public var responders: [InterfaceResponder] { state.withLock { $0.responders.values.sorted { $0.interfaceName < $1.interfaceName } } }
+    public var responders: [InterfaceResponder] {
+        state.withLock { $0.responders.values.sorted { $0.interfaceName < $1.interfaceName } }
+    }
 
     public var interfaceNames: [String] { state.withLock { $0.responders.keys.sorted() } }
 
@@ -103,7 +111,9 @@ public final class InterfaceAnnouncer: AddressAnnouncer, Service {
                 group.addTask {
                     do { try await responder.run() } catch {
                         // Not listed as answered on; the next scan tries again.
-                        self.logger.error("the responder stopped", metadata: ["interface": "\(responder.interfaceName)", "error": "\(error)"])
+                        self.logger.error(
+                            "the responder stopped",
+                            metadata: ["interface": "\(responder.interfaceName)", "error": "\(error)"])
                         self.detach(responder)
                     }
                 }
@@ -131,13 +141,20 @@ public final class InterfaceAnnouncer: AddressAnnouncer, Service {
         }
     }
 
-    private func apply(_ desired: [IPAddress: Set<String>?], to responder: InterfaceResponder, failures: inout [IPAddress: String]) {
-        let wanted = Set(desired.compactMap { ip, interfaces in interfaces.map { $0.contains(responder.interfaceName) } ?? true ? ip : nil })
+    private func apply(
+        _ desired: [IPAddress: Set<String>?], to responder: InterfaceResponder, failures: inout [IPAddress: String]
+    ) {
+        let wanted = Set(
+            desired.compactMap { ip, interfaces in
+                interfaces.map { $0.contains(responder.interfaceName) } ?? true ? ip : nil
+            })
         for ip in responder.announced.subtracting(wanted) { responder.withdraw(ip) }
         for ip in wanted.subtracting(responder.announced) {
             do { try responder.announce(ip) } catch {
                 failures[ip] = "\(responder.interfaceName): \(error)"
-                logger.error("cannot announce", metadata: ["ip": "\(ip)", "interface": "\(responder.interfaceName)", "error": "\(error)"])
+                logger.error(
+                    "cannot announce",
+                    metadata: ["ip": "\(ip)", "interface": "\(responder.interfaceName)", "error": "\(error)"])
             }
         }
     }
@@ -147,7 +164,9 @@ public final class InterfaceAnnouncer: AddressAnnouncer, Service {
     public static func unmatched(_ desired: [IPAddress: Set<String>?], interfaces: [String]) -> [IPAddress: String] {
         var unmatched: [IPAddress: String] = [:]
         for case let (ip, allowed?) in desired where allowed.isDisjoint(with: interfaces) {
-            unmatched[ip] = "the L2Advertisement allows only \(allowed.sorted().joined(separator: ", ")), and this speaker answers on "
+            unmatched[ip] =
+                "the L2Advertisement allows only \(allowed.sorted().joined(separator: ", ")), "
+                + "and this speaker answers on "
                 + (interfaces.isEmpty ? "no interface" : interfaces.sorted().joined(separator: ", "))
         }
         return unmatched
@@ -166,7 +185,8 @@ public final class InterfaceAnnouncer: AddressAnnouncer, Service {
     func rescan(_ discovery: Discovery) {
         let present: [(name: String, announceable: Bool)]
         do { present = try discovery.list() } catch {
-            logger.warning("cannot list interfaces; keeping the responders as they are", metadata: ["error": "\(error)"])
+            logger.warning(
+                "cannot list interfaces; keeping the responders as they are", metadata: ["error": "\(error)"])
             return
         }
         let names = Set(present.map(\.name))
@@ -176,11 +196,17 @@ public final class InterfaceAnnouncer: AddressAnnouncer, Service {
             do {
                 let responder = try discovery.make(interface.name)
                 attach(responder)
-                logger.notice("new interface; answering on it", metadata: ["interface": "\(interface.name)", "mac": "\(responder.interface.mac.map(\.description) ?? "-")"])
+                logger.notice(
+                    "new interface; answering on it",
+                    metadata: [
+                        "interface": "\(interface.name)", "mac": "\(responder.interface.mac.map(\.description) ?? "-")",
+                    ])
                 changes = true
             } catch {
                 if !refused.contains(interface.name) {
-                    logger.warning("new interface; cannot answer on it", metadata: ["interface": "\(interface.name)", "error": "\(error)"])
+                    logger.warning(
+                        "new interface; cannot answer on it",
+                        metadata: ["interface": "\(interface.name)", "error": "\(error)"])
                 }
                 state.withLock { _ = $0.refused.insert(interface.name) }
             }

@@ -1,11 +1,12 @@
-public import HeraldCore
 import CLinuxNet
+public import CoreMetrics
+public import HeraldCore
 import HeraldWire
 public import Logging
-public import CoreMetrics
 import NIOCore
 public import ServiceLifecycle
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -56,8 +57,10 @@ public final class InterfaceResponder: Service, Sendable {
     }
 
     /// Opens the interface's socket now, so that a missing interface or privilege fails at start-up.
-    public init(interfaceName: String, schedule: AnnouncementSchedule = .standard, ndpMode: NDPMode = .responder,
-                conflictProbeInterval: Duration? = .seconds(1), logger: Logger, metricsFactory: any MetricsFactory) throws(ResponderStartError) {
+    public init(
+        interfaceName: String, schedule: AnnouncementSchedule = .standard, ndpMode: NDPMode = .responder,
+        conflictProbeInterval: Duration? = .seconds(1), logger: Logger, metricsFactory: any MetricsFactory
+    ) throws(ResponderStartError) {
         self.interfaceName = interfaceName
         self.schedule = schedule
         self.ndpMode = ndpMode
@@ -72,8 +75,9 @@ public final class InterfaceResponder: Service, Sendable {
         if ndpMode == .kernelProxy {
             let missing = ProxyNeighbours.missingSettings(interface: interfaceName)
             if !missing.isEmpty {
-                logger.warning("kernel proxy NDP will miss or delay answers; set these sysctls",
-                               metadata: ["missing": "\(missing.joined(separator: " "))"])
+                logger.warning(
+                    "kernel proxy NDP will miss or delay answers; set these sysctls",
+                    metadata: ["missing": "\(missing.joined(separator: " "))"])
             }
         }
     }
@@ -85,8 +89,10 @@ public final class InterfaceResponder: Service, Sendable {
             throw ResponderStartError("interface \(name) has no MAC address; ARP and NDP need an Ethernet-like link")
         }
         do throws(SocketError) {
-            let socket = try PacketSocket(interfaceName: name, interfaceIndex: interface.index, filter: .addressResolution)
-            return Armed(interface: interface, socket: socket, membership: try MulticastMembership(interface: interface))
+            let socket = try PacketSocket(
+                interfaceName: name, interfaceIndex: interface.index, filter: .addressResolution)
+            return Armed(
+                interface: interface, socket: socket, membership: try MulticastMembership(interface: interface))
         } catch {
             throw ResponderStartError(error.description)
         }
@@ -98,7 +104,9 @@ public final class InterfaceResponder: Service, Sendable {
     public var interface: NetworkInterface { armed.withLock { $0.interface } }
 
     /// The announced IPv6 addresses, whose solicited-node groups must be joined.
-    private var ipv6Addresses: [IPv6Address] { table.all.compactMap { if case .v6(let address) = $0 { address } else { nil } } }
+    private var ipv6Addresses: [IPv6Address] {
+        table.all.compactMap { if case .v6(let address) = $0 { address } else { nil } }
+    }
 
     /// Starts answering for `ip` at once and schedules its announcements.
     public func announce(_ ip: IPAddress) throws(ResponderStartError) {
@@ -130,7 +138,8 @@ public final class InterfaceResponder: Service, Sendable {
             current.membership.reconcile(with: ipv6Addresses)
             if ndpMode == .kernelProxy {
                 do { try ProxyNeighbours.remove(address, interfaceIndex: current.interface.index) } catch {
-                    logger.warning("could not remove the proxy neighbour entry", metadata: ["ip": "\(ip)", "error": "\(error)"])
+                    logger.warning(
+                        "could not remove the proxy neighbour entry", metadata: ["ip": "\(ip)", "error": "\(error)"])
                 }
             }
         }
@@ -142,12 +151,14 @@ public final class InterfaceResponder: Service, Sendable {
     private func restoreKernelState(_ current: Armed) {
         let refused = current.membership.reconcile(with: ipv6Addresses)
         if !refused.isEmpty {
-            logger.debug("multicast joins refused for now; retrying", metadata: ["groups": "\(refused.keys.map(\.description))"])
+            logger.debug(
+                "multicast joins refused for now; retrying", metadata: ["groups": "\(refused.keys.map(\.description))"])
         }
         guard ndpMode == .kernelProxy else { return }
         for address in ipv6Addresses {
             do { try ProxyNeighbours.add(address, interfaceIndex: current.interface.index) } catch {
-                logger.warning("could not restore the proxy neighbour entry", metadata: ["ip": "\(address)", "error": "\(error)"])
+                logger.warning(
+                    "could not restore the proxy neighbour entry", metadata: ["ip": "\(address)", "error": "\(error)"])
             }
         }
     }
@@ -183,7 +194,8 @@ public final class InterfaceResponder: Service, Sendable {
         let reader = ReaderThread()
         // Named for top -H and /proc/PID/task/*/comm: one "rx-IFACE" thread per interface answered on.
         if let error = reader.start(named: "rx-\(interfaceName)", { [self] in receiveLoop(reader) }) {
-            throw ResponderStartError("cannot start the receive thread for \(interfaceName): \(SocketError("pthread_create", errno: error))")
+            throw ResponderStartError(
+                "cannot start the receive thread for \(interfaceName): \(SocketError("pthread_create", errno: error))")
         }
         await withDiscardingTaskGroup { group in
             if let conflictProbeInterval {
@@ -276,9 +288,11 @@ public final class InterfaceResponder: Service, Sendable {
                 framesSinceCheck = 64
                 continue
             }
-            let bytes = ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: buffer[..<min(reception.length, buffer.count)]))
-            let verdict = policy.verdict(for: bytes, hadVLANTag: reception.hadVLANTag, notForUs: reception.notForUs,
-                                         owns: answersHere, watches: { ip in watched.withLock { $0.contains(ip) } })
+            let bytes = ByteBuffer(
+                bytes: UnsafeRawBufferPointer(rebasing: buffer[..<min(reception.length, buffer.count)]))
+            let verdict = policy.verdict(
+                for: bytes, hadVLANTag: reception.hadVLANTag, notForUs: reception.notForUs,
+                owns: answersHere, watches: { ip in watched.withLock { $0.contains(ip) } })
             switch verdict {
             case .answer(let frame, let family):
                 metrics.requestsReceived[family]?.increment()
@@ -308,7 +322,9 @@ public final class InterfaceResponder: Service, Sendable {
         if now.index != current.interface.index || now.mac != current.interface.mac {
             guard let fresh = try? Self.arm(interfaceName) else { return seen }
             armed.withLock { $0 = fresh }
-            logger.notice("interface address changed; responder re-armed", metadata: ["mac": "\(now.mac.map(\.description) ?? "-")"])
+            logger.notice(
+                "interface address changed; responder re-armed",
+                metadata: ["mac": "\(now.mac.map(\.description) ?? "-")"])
             restoreKernelState(fresh)
             for ip in table.all { gained.yield(ip) }
         } else if now.carrierChanges != seen {
@@ -330,7 +346,9 @@ public final class InterfaceResponder: Service, Sendable {
             if now.index != previous.interface.index || now.mac != previous.interface.mac {
                 guard let fresh = try? Self.arm(interfaceName) else { continue }
                 armed.withLock { $0 = fresh }
-                logger.notice("interface re-created; responder re-armed", metadata: ["index": "\(now.index)", "mac": "\(now.mac.map(\.description) ?? "-")"])
+                logger.notice(
+                    "interface re-created; responder re-armed",
+                    metadata: ["index": "\(now.index)", "mac": "\(now.mac.map(\.description) ?? "-")"])
             } else {
                 logger.notice("interface up again; responder resumed")
             }

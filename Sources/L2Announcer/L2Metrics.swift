@@ -13,25 +13,41 @@ public struct L2Metrics: Sendable {
 
     public init(interface: String, factory: any MetricsFactory) {
         func perFamily(_ label: String) -> [IPFamily: Counter] {
-            Dictionary(uniqueKeysWithValues: IPFamily.allCases.map { family in
-                (family, Counter(label: label, dimensions: [("interface", interface), ("family", family.rawValue)], factory: factory))
-            })
+            Dictionary(
+                uniqueKeysWithValues: IPFamily.allCases.map { family in
+                    (
+                        family,
+                        Counter(
+                            label: label, dimensions: [("interface", interface), ("family", family.rawValue)],
+                            factory: factory)
+                    )
+                })
         }
         requestsReceived = perFamily("herald_layer2_requests_received")
         responsesSent = perFamily("herald_layer2_responses_sent")
         gratuitousSent = perFamily("herald_layer2_gratuitous_sent")
         claimsSeen = perFamily("herald_layer2_foreign_claims")
-        probesSent = Counter(label: "herald_layer2_conflict_probes_sent", dimensions: [("interface", interface)], factory: factory)
-        dropped = Dictionary(uniqueKeysWithValues: DropReason.allCases.map { reason in
-            (reason, Counter(label: "herald_layer2_dropped", dimensions: [("interface", interface), ("reason", reason.rawValue)], factory: factory))
-        })
-        sendErrors = Counter(label: "herald_layer2_send_errors", dimensions: [("interface", interface)], factory: factory)
+        probesSent = Counter(
+            label: "herald_layer2_conflict_probes_sent", dimensions: [("interface", interface)], factory: factory)
+        dropped = Dictionary(
+            uniqueKeysWithValues: DropReason.allCases.map { reason in
+                (
+                    reason,
+                    Counter(
+                        label: "herald_layer2_dropped",
+                        dimensions: [("interface", interface), ("reason", reason.rawValue)], factory: factory)
+                )
+            })
+        sendErrors = Counter(
+            label: "herald_layer2_send_errors", dimensions: [("interface", interface)], factory: factory)
     }
 
     /// Removes the interface's series: it is gone, and a node whose links come and go (pods' veths named
     /// here) must not accumulate series.
     func destroy() {
-        for counters in [requestsReceived, responsesSent, gratuitousSent, claimsSeen] { counters.values.forEach { $0.destroy() } }
+        for counters in [requestsReceived, responsesSent, gratuitousSent, claimsSeen] {
+            counters.values.forEach { $0.destroy() }
+        }
         dropped.values.forEach { $0.destroy() }
         probesSent.destroy()
         sendErrors.destroy()

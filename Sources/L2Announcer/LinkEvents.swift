@@ -1,4 +1,5 @@
 import CNetlink
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,7 +15,9 @@ final class LinkEvents {
         nl_socket_disable_seq_check(socket)
         do throws(NetlinkError) {
             try NetlinkError.check(nl_connect(socket, NETLINK_ROUTE), "nl_connect")
-            try NetlinkError.check(nl_socket_add_membership(socket, Int32(RTNLGRP_LINK.rawValue)), "nl_socket_add_membership(RTNLGRP_LINK)")
+            try NetlinkError.check(
+                nl_socket_add_membership(socket, Int32(RTNLGRP_LINK.rawValue)), "nl_socket_add_membership(RTNLGRP_LINK)"
+            )
             try NetlinkError.check(nl_socket_set_nonblocking(socket), "nl_socket_set_nonblocking")
         } catch {
             nl_socket_free(socket)

@@ -1,6 +1,7 @@
-public import HeraldCore
 import CLinuxNet
+public import HeraldCore
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -35,16 +36,21 @@ public final class MulticastMembership: Sendable {
         return joined.withLock { joined in
             var refused: [IPv6Address: SocketError] = [:]
             for group in wanted.subtracting(joined) {
-                let result = group.bytes.withUnsafeBufferPointer { CLinuxNet_join_ipv6_group(descriptor, interface.index, $0.baseAddress) }
+                let result = group.bytes.withUnsafeBufferPointer {
+                    CLinuxNet_join_ipv6_group(descriptor, interface.index, $0.baseAddress)
+                }
                 let error = errno
                 if result == 0 || error == EADDRINUSE {
                     joined.insert(group)
                 } else {
-                    refused[group] = SocketError("setsockopt(IPV6_JOIN_GROUP \(group))", interface: interface.name, errno: error)
+                    refused[group] = SocketError(
+                        "setsockopt(IPV6_JOIN_GROUP \(group))", interface: interface.name, errno: error)
                 }
             }
             for group in joined.subtracting(wanted) {
-                _ = group.bytes.withUnsafeBufferPointer { CLinuxNet_leave_ipv6_group(descriptor, interface.index, $0.baseAddress) }
+                _ = group.bytes.withUnsafeBufferPointer {
+                    CLinuxNet_leave_ipv6_group(descriptor, interface.index, $0.baseAddress)
+                }
                 joined.remove(group)
             }
             return refused

@@ -1,6 +1,7 @@
-public import HeraldCore
 import CNetlink
+public import HeraldCore
 import HeraldWire
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -39,8 +40,10 @@ public struct NetworkInterface: Hashable, Sendable {
     /// An interface named with `--interfaces` or in an L2Advertisement is used whatever its name.
     /// Beyond MetalLB's list: `lxc` (MetalLB has `lxcbr`) also covers Cilium's per-pod links, and `cilium`
     /// its host links, so pods starting and stopping do not start and stop responders.
-    public static let virtualPrefixes = ["docker", "cbr", "dummy", "virbr", "lxc", "veth", "cali", "tunl", "flannel",
-                                         "kube-ipvs", "cni", "nodelocaldns", "cilium"]
+    public static let virtualPrefixes = [
+        "docker", "cbr", "dummy", "virbr", "lxc", "veth", "cali", "tunl", "flannel",
+        "kube-ipvs", "cni", "nodelocaldns", "cilium",
+    ]
 }
 
 /// Reads interfaces and their addresses from the kernel.
@@ -75,16 +78,19 @@ public enum InterfaceDirectory {
             let flags = rtnl_link_get_flags(link)
             var mac: MACAddress?
             if let address = rtnl_link_get_addr(link), nl_addr_get_len(address) == 6,
-               let bytes = nl_addr_get_binary_addr(address) {
+                let bytes = nl_addr_get_binary_addr(address)
+            {
                 mac = MACAddress(bytes: UnsafeRawBufferPointer(start: bytes, count: 6))
             }
             var carrierChanges: UInt32 = 0
             _ = rtnl_link_get_carrier_changes(link, &carrierChanges)
-            interfaces.append(NetworkInterface(
-                name: String(cString: rtnl_link_get_name(link)), index: index, mac: mac,
-                isUp: flags & UInt32(IFF_UP) != 0, hasCarrier: flags & UInt32(IFF_RUNNING) != 0, carrierChanges: carrierChanges,
-                isLoopback: flags & UInt32(IFF_LOOPBACK) != 0,
-                addresses: (addresses[index] ?? []).sorted()))
+            interfaces.append(
+                NetworkInterface(
+                    name: String(cString: rtnl_link_get_name(link)), index: index, mac: mac,
+                    isUp: flags & UInt32(IFF_UP) != 0, hasCarrier: flags & UInt32(IFF_RUNNING) != 0,
+                    carrierChanges: carrierChanges,
+                    isLoopback: flags & UInt32(IFF_LOOPBACK) != 0,
+                    addresses: (addresses[index] ?? []).sorted()))
             object = nl_cache_get_next(current)
         }
         return interfaces.sorted { $0.index < $1.index }

@@ -1,4 +1,5 @@
 import CLinuxNet
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,9 +27,10 @@ public final class PacketSocket: Sendable {
         let fd = CLinuxNet_packet_socket(0)  // protocol 0: nothing queues before the filter and the bind
         guard fd >= 0 else { throw SocketError("socket(AF_PACKET)", interface: interfaceName, errno: errno) }
         do throws(SocketError) {
-            try Self.check(filter.instructions.withUnsafeBufferPointer {
-                CLinuxNet_attach_filter(fd, $0.baseAddress, UInt16($0.count))
-            }, "setsockopt(SO_ATTACH_FILTER)", interfaceName)
+            try Self.check(
+                filter.instructions.withUnsafeBufferPointer {
+                    CLinuxNet_attach_filter(fd, $0.baseAddress, UInt16($0.count))
+                }, "setsockopt(SO_ATTACH_FILTER)", interfaceName)
             // Best effort: kernels before 4.20 lack it, and the responder also skips frames from its own MAC.
             _ = CLinuxNet_ignore_outgoing(fd)
             try Self.check(CLinuxNet_enable_auxdata(fd), "setsockopt(PACKET_AUXDATA)", interfaceName)
@@ -51,7 +53,8 @@ public final class PacketSocket: Sendable {
     /// Waits up to 100 ms for a frame; `nil` when none came, so a reader can check whether to stop.
     public func receive(into buffer: UnsafeMutableRawBufferPointer) throws(SocketError) -> Reception? {
         var packetType: Int32 = 0, index: Int32 = 0, tagged: Int32 = 0
-        let received = CLinuxNet_receive_frame(descriptor, buffer.baseAddress, buffer.count, &packetType, &index, &tagged)
+        let received = CLinuxNet_receive_frame(
+            descriptor, buffer.baseAddress, buffer.count, &packetType, &index, &tagged)
         let error = errno
         guard received >= 0 else {
             if error == EAGAIN || error == EWOULDBLOCK || error == EINTR { return nil }
@@ -69,7 +72,8 @@ public final class PacketSocket: Sendable {
         let error = errno
         guard sent >= 0 else { throw SocketError("sendto(AF_PACKET)", interface: interfaceName, errno: error) }
         guard sent == frame.count else {
-            throw SocketError("sendto(AF_PACKET) sent \(sent) of \(frame.count) bytes", interface: interfaceName, errno: EMSGSIZE)
+            throw SocketError(
+                "sendto(AF_PACKET) sent \(sent) of \(frame.count) bytes", interface: interfaceName, errno: EMSGSIZE)
         }
     }
 }

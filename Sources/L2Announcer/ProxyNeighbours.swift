@@ -1,5 +1,6 @@
-public import HeraldCore
 import CNetlink
+public import HeraldCore
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -32,14 +33,17 @@ public enum ProxyNeighbours {
         guard let neighbour = rtnl_neigh_alloc() else { throw NetlinkError(call: "rtnl_neigh_alloc", code: -NLE_NOMEM) }
         defer { rtnl_neigh_put(neighbour) }
         let bytes = address.bytes
-        guard let destination = nl_addr_build(AF_INET6, bytes, 16) else { throw NetlinkError(call: "nl_addr_build", code: -NLE_NOMEM) }
+        guard let destination = nl_addr_build(AF_INET6, bytes, 16) else {
+            throw NetlinkError(call: "nl_addr_build", code: -NLE_NOMEM)
+        }
         defer { nl_addr_put(destination) }
         rtnl_neigh_set_family(neighbour, AF_INET6)
         rtnl_neigh_set_ifindex(neighbour, interfaceIndex)
         try NetlinkError.check(rtnl_neigh_set_dst(neighbour, destination), "rtnl_neigh_set_dst")
         rtnl_neigh_set_flags(neighbour, UInt32(NTF_PROXY))
         if adding {
-            try NetlinkError.check(rtnl_neigh_add(socket, neighbour, NLM_F_CREATE | NLM_F_REPLACE), "add proxy neighbour \(address)")
+            try NetlinkError.check(
+                rtnl_neigh_add(socket, neighbour, NLM_F_CREATE | NLM_F_REPLACE), "add proxy neighbour \(address)")
         } else {
             try NetlinkError.check(rtnl_neigh_delete(socket, neighbour, 0), "delete proxy neighbour \(address)")
         }
@@ -49,9 +53,11 @@ public enum ProxyNeighbours {
     /// sysctl assignments an operator can apply (`sysctl -w …`). Empty when nothing is missing.
     public static func missingSettings(interface: String) -> [String] {
         var missing: [String] = []
-        for (path, setting) in [("/proc/sys/net/ipv6/conf/all/forwarding", "net.ipv6.conf.all.forwarding=1"),
-                                ("/proc/sys/net/ipv6/conf/all/proxy_ndp", "net.ipv6.conf.all.proxy_ndp=1")]
-            where readSysctl(path) != "1" {
+        for (path, setting) in [
+            ("/proc/sys/net/ipv6/conf/all/forwarding", "net.ipv6.conf.all.forwarding=1"),
+            ("/proc/sys/net/ipv6/conf/all/proxy_ndp", "net.ipv6.conf.all.proxy_ndp=1"),
+        ]
+        where readSysctl(path) != "1" {
             missing.append(setting)
         }
         if let delay = readSysctl("/proc/sys/net/ipv6/neigh/\(interface)/proxy_delay"), delay != "0" {

@@ -1,5 +1,6 @@
 import CLinuxNet
 import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -22,15 +23,19 @@ final class ReaderThread: Sendable {
     /// error number when no thread could be made (a thread limit reached).
     /// `name` (at most 15 bytes are kept) is what `top -H` and /proc/PID/task/TID/comm show.
     func start(named name: String, _ body: @escaping @Sendable () -> Void) -> Int32? {
-        let task = Unmanaged.passRetained(Job(name: String(decoding: name.utf8.prefix(15), as: UTF8.self), body: body, done: finish)).toOpaque()
+        let task = Unmanaged.passRetained(
+            Job(name: String(decoding: name.utf8.prefix(15), as: UTF8.self), body: body, done: finish)
+        ).toOpaque()
         var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { argument in
-            let job = Unmanaged<Job>.fromOpaque(argument!).takeRetainedValue()
-            _ = CLinuxNet_set_thread_name(job.name)
-            job.body()
-            job.done.finish()
-            return nil
-        }, task)
+        let result = pthread_create(
+            &thread, nil,
+            { argument in
+                let job = Unmanaged<Job>.fromOpaque(argument!).takeRetainedValue()
+                _ = CLinuxNet_set_thread_name(job.name)
+                job.body()
+                job.done.finish()
+                return nil
+            }, task)
         guard result == 0 else {
             Unmanaged<Job>.fromOpaque(task).release()
             finish.finish()

@@ -47,11 +47,14 @@ public struct ResponderPolicy: Sendable {
 
     /// `owns`: the addresses to answer for. `watches`: addresses not answered for, whose claims by other MACs
     /// are still reported (yielded in a conflict, to learn whether the other owner is still there).
-    public func verdict(for bytes: ByteBuffer, hadVLANTag: Bool = false, notForUs: Bool = false,
-                        owns: (IPAddress) -> Bool, watches: (IPAddress) -> Bool = { _ in false }) -> Verdict {
+    public func verdict(
+        for bytes: ByteBuffer, hadVLANTag: Bool = false, notForUs: Bool = false,
+        owns: (IPAddress) -> Bool, watches: (IPAddress) -> Bool = { _ in false }
+    ) -> Verdict {
         var buffer = bytes
         guard let frame = try? EthernetFrame.decode(from: &buffer) else { return .drop(.malformed, nil) }
-        let family: IPFamily? = frame.etherType == EthernetFrame.arp ? .v4 : frame.etherType == EthernetFrame.ipv6 ? .v6 : nil
+        let family: IPFamily? =
+            frame.etherType == EthernetFrame.arp ? .v4 : frame.etherType == EthernetFrame.ipv6 ? .v6 : nil
         if hadVLANTag || frame.vlanTag != nil { return .drop(.vlanTagged, family) }
         if notForUs { return .drop(.notForUs, family) }
         if frame.source == mac { return .drop(.fromSelf, family) }
@@ -64,11 +67,14 @@ public struct ResponderPolicy: Sendable {
         }
     }
 
-    private func arpVerdict(_ frame: EthernetFrame, owns: (IPAddress) -> Bool, watches: (IPAddress) -> Bool) -> Verdict {
+    private func arpVerdict(_ frame: EthernetFrame, owns: (IPAddress) -> Bool, watches: (IPAddress) -> Bool) -> Verdict
+    {
         var payload = frame.payload
         guard let request = try? ARPPacket.decode(from: &payload) else { return .drop(.malformed, .v4) }
         // Said by another MAC of an address announced here (a probe's sender 0.0.0.0 says nothing).
-        if request.senderIP.rawValue != 0, request.senderMAC != mac, owns(.v4(request.senderIP)) || watches(.v4(request.senderIP)) {
+        if request.senderIP.rawValue != 0, request.senderMAC != mac,
+            owns(.v4(request.senderIP)) || watches(.v4(request.senderIP))
+        {
             guard !request.senderMAC.isMulticast, request.senderMAC != .zero else { return .drop(.malformed, .v4) }
             return .claim(.v4(request.senderIP), by: request.senderMAC)
         }
@@ -81,7 +87,8 @@ public struct ResponderPolicy: Sendable {
         return .answer(ARPPacket.reply(to: request, mac: mac).frame(to: request.senderMAC), .v4)
     }
 
-    private func ndpVerdict(_ frame: EthernetFrame, owns: (IPAddress) -> Bool, watches: (IPAddress) -> Bool) -> Verdict {
+    private func ndpVerdict(_ frame: EthernetFrame, owns: (IPAddress) -> Bool, watches: (IPAddress) -> Bool) -> Verdict
+    {
         var payload = frame.payload
         guard let packet = try? IPv6Packet.decode(from: &payload) else { return .drop(.malformed, .v6) }
         let message: NDPMessage
@@ -91,7 +98,9 @@ public struct ResponderPolicy: Sendable {
         guard packet.hopLimit == 255 else { return .drop(.badHopLimit, .v6) }
         if case .advertisement(let advertisement) = message {
             let claimant = advertisement.targetLinkLayerAddress ?? frame.source
-            guard claimant != mac, owns(.v6(advertisement.target)) || watches(.v6(advertisement.target)) else { return .drop(.notARequest, .v6) }
+            guard claimant != mac, owns(.v6(advertisement.target)) || watches(.v6(advertisement.target)) else {
+                return .drop(.notARequest, .v6)
+            }
             guard !claimant.isMulticast, claimant != .zero else { return .drop(.malformed, .v6) }
             return .claim(.v6(advertisement.target), by: claimant)
         }
@@ -110,16 +119,19 @@ public struct ResponderPolicy: Sendable {
         let options: [NDPOption] = [.targetLinkLayerAddress(mac)]
         if isDAD {
             // Someone wants the address: tell every node it is taken (RFC 4861 §7.2.4), not solicited.
-            let advertisement = NeighborAdvertisement(solicited: false, override: true, target: target, options: options)
-            return .answer(NDPMessage.advertisement(advertisement).packet(source: source, destination: .allNodes)
-                .frame(from: mac, to: IPv6Packet.multicastMAC(for: .allNodes)), .v6)
+            let advertisement = NeighborAdvertisement(
+                solicited: false, override: true, target: target, options: options)
+            return .answer(
+                NDPMessage.advertisement(advertisement).packet(source: source, destination: .allNodes)
+                    .frame(from: mac, to: IPv6Packet.multicastMAC(for: .allNodes)), .v6)
         }
         // A unicast NUD probe may omit its link-layer address: answer to the frame's Ethernet source.
         var destinationMAC = solicitation.sourceLinkLayerAddress ?? frame.source
         if destinationMAC.isMulticast || destinationMAC == .zero { destinationMAC = frame.source }
         let advertisement = NeighborAdvertisement(solicited: true, override: true, target: target, options: options)
-        return .answer(NDPMessage.advertisement(advertisement).packet(source: source, destination: packet.source)
-            .frame(from: mac, to: destinationMAC), .v6)
+        return .answer(
+            NDPMessage.advertisement(advertisement).packet(source: source, destination: packet.source)
+                .frame(from: mac, to: destinationMAC), .v6)
     }
 
     /// An RFC 5227 ARP probe for `ip` (sender 0.0.0.0, so no neighbour cache learns from it): whoever else
@@ -134,13 +146,18 @@ public struct ResponderPolicy: Sendable {
     public func announcement(of ip: IPAddress) -> [EthernetFrame] {
         switch ip {
         case .v4(let address):
-            return [ARPPacket.gratuitous(address, at: mac, operation: .request).frame(to: .broadcast),
-                    ARPPacket.gratuitous(address, at: mac, operation: .reply).frame(to: .broadcast)]
+            return [
+                ARPPacket.gratuitous(address, at: mac, operation: .request).frame(to: .broadcast),
+                ARPPacket.gratuitous(address, at: mac, operation: .reply).frame(to: .broadcast),
+            ]
         case .v6(let address):
-            let advertisement = NeighborAdvertisement(solicited: false, override: true, target: address,
-                                                      options: [.targetLinkLayerAddress(mac)])
-            return [NDPMessage.advertisement(advertisement).packet(source: address, destination: .allNodes)
-                .frame(from: mac, to: IPv6Packet.multicastMAC(for: .allNodes))]
+            let advertisement = NeighborAdvertisement(
+                solicited: false, override: true, target: address,
+                options: [.targetLinkLayerAddress(mac)])
+            return [
+                NDPMessage.advertisement(advertisement).packet(source: address, destination: .allNodes)
+                    .frame(from: mac, to: IPv6Packet.multicastMAC(for: .allNodes))
+            ]
         }
     }
 }

@@ -13,9 +13,11 @@ public struct BindAddress: Sendable, Hashable, CustomStringConvertible {
     /// nil for `0` (disabled).
     public static func parse(_ text: String) throws(BindAddressError) -> BindAddress? {
         if text == "0" { return nil }
-        guard let colon = text.lastIndex(of: ":") else { throw BindAddressError(text: text, reason: "expected HOST:PORT, :PORT or 0") }
+        guard let colon = text.lastIndex(of: ":") else {
+            throw BindAddressError(text: text, reason: "expected HOST:PORT, :PORT or 0")
+        }
         var host = String(text[..<colon])
-        guard let port = Int(text[text.index(after: colon)...]), (0 ... 65535).contains(port) else {
+        guard let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
             throw BindAddressError(text: text, reason: "the port must be a number from 0 to 65535")
         }
         if host.hasPrefix("[") && host.hasSuffix("]") {

@@ -1,7 +1,7 @@
-import ReadinessChecks
 import NIOCore
 import NIOHTTP1
 import Prometheus
+import ReadinessChecks
 
 /// Answers `GET /metrics` (Prometheus text format), `/healthz` and `/readyz` on one HTTP/1.1 connection. Every
 /// answer is computed synchronously from thread-safe state: a scrape never waits on a reconciler.
@@ -14,7 +14,10 @@ final class OperationsHTTPHandler: ChannelInboundHandler {
     private let documents: [String: OperationsServer.Document]
     private var request: HTTPRequestHead?
 
-    init(registry: PrometheusCollectorRegistry, readiness: Readiness, documents: [String: OperationsServer.Document] = [:]) {
+    init(
+        registry: PrometheusCollectorRegistry, readiness: Readiness,
+        documents: [String: OperationsServer.Document] = [:]
+    ) {
         self.registry = registry
         self.readiness = readiness
         self.documents = documents
@@ -45,7 +48,9 @@ final class OperationsHTTPHandler: ChannelInboundHandler {
         case "/readyz":
             let failures = readiness.failures
             if failures.isEmpty { return (.ok, "text/plain; charset=utf-8", Array("ok\n".utf8)) }
-            return (.serviceUnavailable, "text/plain; charset=utf-8", Array((failures.joined(separator: "\n") + "\n").utf8))
+            return (
+                .serviceUnavailable, "text/plain; charset=utf-8", Array((failures.joined(separator: "\n") + "\n").utf8)
+            )
         default:
             if let document = documents[path] { return (.ok, "application/json", Array(document().utf8)) }
             let paths = (["/metrics", "/healthz", "/readyz"] + documents.keys.sorted()).joined(separator: ", ")
@@ -53,15 +58,21 @@ final class OperationsHTTPHandler: ChannelInboundHandler {
         }
     }
 
-    private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, status: HTTPResponseStatus, contentType: String, body: [UInt8]) {
+    private func respond(
+        context: ChannelHandlerContext, head: HTTPRequestHead, status: HTTPResponseStatus, contentType: String,
+        body: [UInt8]
+    ) {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: contentType)
         headers.add(name: "Content-Length", value: "\(body.count)")
         let keepAlive = head.isKeepAlive
         if !keepAlive { headers.add(name: "Connection", value: "close") }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))),
+            promise: nil)
         if head.method != .HEAD {
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
+            context.write(
+                wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
         }
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if !keepAlive {

@@ -1,9 +1,9 @@
-public import ReadinessChecks
 public import Logging
 public import NIOCore
 import NIOHTTP1
 public import NIOPosix
 public import Prometheus
+public import ReadinessChecks
 public import ServiceLifecycle
 
 /// The HTTP endpoint operators and the kubelet use: `/metrics` for Prometheus, `/healthz` for the liveness
@@ -23,22 +23,28 @@ public final class OperationsServer: ServiceLifecycle.Service {
     public let boundAddress: AsyncStream<SocketAddress>
     private let boundContinuation: AsyncStream<SocketAddress>.Continuation
 
-    public init(address: BindAddress, registry: PrometheusCollectorRegistry, readiness: Readiness, documents: [String: Document] = [:],
-                logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+    public init(
+        address: BindAddress, registry: PrometheusCollectorRegistry, readiness: Readiness,
+        documents: [String: Document] = [:],
+        logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
         self.address = address
         self.registry = registry
         self.readiness = readiness
         self.documents = documents
         self.logger = logger
         self.group = group
-        (boundAddress, boundContinuation) = AsyncStream.makeStream(of: SocketAddress.self, bufferingPolicy: .bufferingNewest(1))
+        (boundAddress, boundContinuation) = AsyncStream.makeStream(
+            of: SocketAddress.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     public func run() async throws {
         let channel = try await bind()
         defer { boundContinuation.finish() }
         if let local = channel.localAddress {
-            logger.notice("serving /metrics, /healthz and /readyz\(documents.keys.sorted().map { ", " + $0 }.joined())", metadata: ["address": "\(local)"])
+            logger.notice(
+                "serving /metrics, /healthz and /readyz\(documents.keys.sorted().map { ", " + $0 }.joined())",
+                metadata: ["address": "\(local)"])
             boundContinuation.yield(local)
         }
         try await withGracefulShutdownHandler {
@@ -65,7 +71,8 @@ public final class OperationsServer: ServiceLifecycle.Service {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(OperationsHTTPHandler(registry: registry, readiness: readiness, documents: documents))
+                    try channel.pipeline.syncOperations.addHandler(
+                        OperationsHTTPHandler(registry: registry, readiness: readiness, documents: documents))
                 }
             }
             .bind(host: host, port: address.port).get()

@@ -30,8 +30,10 @@ public struct SpeakerStateMachine: Sendable {
         /// announcement storm.
         public var defenceInterval: Duration
 
-        public init(nodeName: String, joinGrace: Duration = .seconds(3), handoverDelay: Duration = .seconds(1),
-                    yieldHold: Duration = .seconds(3), defenceInterval: Duration = .seconds(1)) {
+        public init(
+            nodeName: String, joinGrace: Duration = .seconds(3), handoverDelay: Duration = .seconds(1),
+            yieldHold: Duration = .seconds(3), defenceInterval: Duration = .seconds(1)
+        ) {
             self.nodeName = nodeName
             self.joinGrace = joinGrace
             self.handoverDelay = handoverDelay
@@ -245,7 +247,9 @@ public struct SpeakerStateMachine: Sendable {
 
     // MARK: Planning
 
-    private mutating func observe(_ configuration: Configuration, _ members: Members, now: Duration, into actions: inout [Action]) {
+    private mutating func observe(
+        _ configuration: Configuration, _ members: Members, now: Duration, into actions: inout [Action]
+    ) {
         self.configuration = configuration
         self.members = members
         switch phase {
@@ -286,8 +290,11 @@ public struct SpeakerStateMachine: Sendable {
         if stillYielded.count != yielded.count {
             for (ip, yield) in yielded.sorted(by: { $0.key < $1.key }) where stillYielded[ip] == nil {
                 let why = live.contains(yield.to) ? "is a live member again: the plan decides" : "stopped answering"
-                actions.append(.log(.init(level: .notice, message: "the node it was yielded to \(why)",
-                                          metadata: ["ip": "\(ip)", "node": yield.to])))
+                actions.append(
+                    .log(
+                        .init(
+                            level: .notice, message: "the node it was yielded to \(why)",
+                            metadata: ["ip": "\(ip)", "node": yield.to])))
             }
             yielded = stillYielded
             actions.append(.watch(Set(yielded.keys)))
@@ -307,11 +314,18 @@ public struct SpeakerStateMachine: Sendable {
         guard desired != announced || force else { return }
         let gained = Set(desired.keys).subtracting(announced.keys), lost = Set(announced.keys).subtracting(desired.keys)
         for ip in lost.sorted() {
-            actions.append(.log(.init(level: .notice, message: "ownership lost", metadata: ["ip": "\(ip)", "reason": lossReason(ip)])))
+            actions.append(
+                .log(
+                    .init(
+                        level: .notice, message: "ownership lost", metadata: ["ip": "\(ip)", "reason": lossReason(ip)]))
+            )
         }
         for ip in gained.sorted() {
             let services = "\(plan[ip]?.services.map(\.description) ?? [])"
-            actions.append(.log(.init(level: .notice, message: "ownership gained", metadata: ["ip": "\(ip)", "services": services])))
+            actions.append(
+                .log(
+                    .init(level: .notice, message: "ownership gained", metadata: ["ip": "\(ip)", "services": services]))
+            )
         }
         if !gained.isEmpty { actions.append(.count(.gained, by: gained.count)) }
         if !lost.isEmpty { actions.append(.count(.lost, by: lost.count)) }
@@ -332,16 +346,22 @@ public struct SpeakerStateMachine: Sendable {
             let names = allowed?.intersection(present) ?? present
             for service in plan[ip]?.services ?? [] { entries[service, default: []].formUnion(names) }
         }
-        return Statuses(entries: entries.mapValues { $0.sorted() }, liveNodes: planned, services: configuration.services)
+        return Statuses(
+            entries: entries.mapValues { $0.sorted() }, liveNodes: planned, services: configuration.services)
     }
 
     /// Once per IP that newly cannot be announced: a log line, and the Services' Events say why nobody answers.
     private mutating func record(_ failures: [IPAddress: String], into actions: inout [Action]) {
         if !failures.isEmpty { actions.append(.count(.announceFailures, by: failures.count)) }
         for (ip, why) in failures.sorted(by: { $0.key < $1.key }) where failed[ip] == nil {
-            actions.append(.log(.init(level: .error, message: "cannot announce", metadata: ["ip": "\(ip)", "error": why])))
+            actions.append(
+                .log(.init(level: .error, message: "cannot announce", metadata: ["ip": "\(ip)", "error": why])))
             let message = "node \"\(options.nodeName)\" owns \(ip) but cannot announce it: \(why)"
-            actions.append(.post(.init(kind: .warning, reason: "AnnounceFailed", message: message, services: plan[ip]?.services ?? [])))
+            actions.append(
+                .post(
+                    .init(
+                        kind: .warning, reason: "AnnounceFailed", message: message, services: plan[ip]?.services ?? []))
+            )
         }
         failed = failures
     }
@@ -360,8 +380,10 @@ public struct SpeakerStateMachine: Sendable {
 
     /// The new owner tells each Service of the IP, once: `announcing 192.0.2.10 from node "b" with protocol
     /// "layer2" (was node "a": its speaker is not a live member)`.
-    private func recordOwnerChanges(from old: [IPAddress: IPAnnouncement], to new: [IPAddress: IPAnnouncement],
-                                    into actions: inout [Action]) {
+    private func recordOwnerChanges(
+        from old: [IPAddress: IPAnnouncement], to new: [IPAddress: IPAnnouncement],
+        into actions: inout [Action]
+    ) {
         let me = options.nodeName
         for (ip, decision) in new.sorted(by: { $0.key < $1.key }) where decision.owner == me && old[ip]?.owner != me {
             var message = "announcing \(ip) from node \"\(me)\" with protocol \"layer2\""
@@ -369,7 +391,8 @@ public struct SpeakerStateMachine: Sendable {
                 let why = decision.excluded[previous].map(\.description) ?? "\(me) now ranks first"
                 message += " (was node \"\(previous)\": \(why))"
             }
-            actions.append(.post(.init(kind: .normal, reason: "nodeAssigned", message: message, services: decision.services)))
+            actions.append(
+                .post(.init(kind: .normal, reason: "nodeAssigned", message: message, services: decision.services)))
         }
     }
 
@@ -392,13 +415,16 @@ public struct SpeakerStateMachine: Sendable {
             return
         }
         guard announced[claim.ip] != nil, claimant != options.nodeName else { return }
-        let metadata = ["ip": "\(claim.ip)", "mac": "\(claim.mac)", "interface": claim.interface, "claimant": claimant ?? "none"]
+        let metadata = [
+            "ip": "\(claim.ip)", "mac": "\(claim.mac)", "interface": claim.interface, "claimant": claimant ?? "none",
+        ]
         switch phase {
         case .handingOver:
             // Leaving, and a successor is heard: stop answering this IP now rather than at the end of the delay.
             // Only another speaker counts: a stranger's claim is no successor.
             guard claimant != nil else { return }
-            actions.append(.log(.init(level: .notice, message: "successor announced; stopped answering", metadata: metadata)))
+            actions.append(
+                .log(.init(level: .notice, message: "successor announced; stopped answering", metadata: metadata)))
             actions.append(.count(.handedOver, by: 1))
             apply(announced.filter { $0.key != claim.ip }, into: &actions)
             if announced.isEmpty { finish(handedOver: true, into: &actions) }
@@ -428,28 +454,34 @@ public struct SpeakerStateMachine: Sendable {
             // Only a node the membership cannot see gets here (the other side of a partition that healed).
             guard let claimant else { return }
             yielded[claim.ip] = Yield(to: claimant, until: now + options.yieldHold)
-            actions += conflict(.yielded, "another node announces this IP and ranks first; yielding it", metadata,
-                                "\(claim.ip) is also announced by \(who) (MAC \(claim.mac)), which ranks first: "
-                                    + "node \"\(options.nodeName)\" stops announcing it", on: services)
+            actions += conflict(
+                .yielded, "another node announces this IP and ranks first; yielding it", metadata,
+                "\(claim.ip) is also announced by \(who) (MAC \(claim.mac)), which ranks first: "
+                    + "node \"\(options.nodeName)\" stops announcing it", on: services)
             actions.append(.watch(Set(yielded.keys)))
             replan(now: now, into: &actions)
         case .defend:
             if let last = lastDefence[claim.ip], now - last < options.defenceInterval { return }
             lastDefence[claim.ip] = now
             let keeps = claimant == nil ? "keeps it" : "ranks first and keeps it"
-            actions += conflict(.defended, "another MAC announces this IP; announcing it again", metadata,
-                                "\(claim.ip) is also announced by \(who) (MAC \(claim.mac)): node \"\(options.nodeName)\" "
-                                    + "\(keeps) and announces it again", on: services)
+            actions += conflict(
+                .defended, "another MAC announces this IP; announcing it again", metadata,
+                "\(claim.ip) is also announced by \(who) (MAC \(claim.mac)): node \"\(options.nodeName)\" "
+                    + "\(keeps) and announces it again", on: services)
             actions.append(.reannounce(claim.ip))
         }
     }
 
     /// What every resolved conflict does: a warning in the log, the counter of how it ended, an `IPConflict`
     /// Event on the IP's Services.
-    private func conflict(_ counter: Counter, _ log: String, _ metadata: [String: String], _ event: String,
-                          on services: [ServiceKey]) -> [Action] {
-        [.log(.init(level: .warning, message: log, metadata: metadata)), .count(counter, by: 1),
-         .post(.init(kind: .warning, reason: "IPConflict", message: event, services: services))]
+    private func conflict(
+        _ counter: Counter, _ log: String, _ metadata: [String: String], _ event: String,
+        on services: [ServiceKey]
+    ) -> [Action] {
+        [
+            .log(.init(level: .warning, message: log, metadata: metadata)), .count(counter, by: 1),
+            .post(.init(kind: .warning, reason: "IPConflict", message: event, services: services)),
+        ]
     }
 
     // MARK: Time and shutdown
@@ -457,8 +489,12 @@ public struct SpeakerStateMachine: Sendable {
     private mutating func deadline(now: Duration, into actions: inout [Action]) {
         switch phase {
         case .joining(let graceEnds) where now >= graceEnds:
-            actions.append(.log(.init(level: .notice, message: "no other speaker answered within the join grace; announcing as the only member",
-                                      metadata: [:])))
+            actions.append(
+                .log(
+                    .init(
+                        level: .notice,
+                        message: "no other speaker answered within the join grace; announcing as the only member",
+                        metadata: [:])))
             settle(now: now, into: &actions)
         case .handingOver(let until) where now >= until:
             finish(handedOver: false, into: &actions)
@@ -477,8 +513,11 @@ public struct SpeakerStateMachine: Sendable {
         yielded = [:]
         guard !announced.isEmpty else { return finish(handedOver: false, into: &actions) }
         phase = .handingOver(until: now + options.handoverDelay)
-        actions.append(.log(.init(level: .notice, message: "handing over",
-                                  metadata: ["ips": "\(announced.count)", "delay": "\(options.handoverDelay)"])))
+        actions.append(
+            .log(
+                .init(
+                    level: .notice, message: "handing over",
+                    metadata: ["ips": "\(announced.count)", "delay": "\(options.handoverDelay)"])))
         // Successors heard in the moment between leaving gossip and this hand-over: already taken over.
         let recent = now - options.handoverDelay
         let heard = Set(claimedByLiveSpeaker.filter { $0.value > recent && announced[$0.key] != nil }.keys)
@@ -490,7 +529,10 @@ public struct SpeakerStateMachine: Sendable {
 
     /// Withdraws everything: announcements, then this node's status objects. Nothing follows.
     private mutating func finish(handedOver: Bool, into actions: inout [Action]) {
-        if handedOver { actions.append(.log(.init(level: .notice, message: "every successor announced; handed over", metadata: [:]))) }
+        if handedOver {
+            actions.append(
+                .log(.init(level: .notice, message: "every successor announced; handed over", metadata: [:])))
+        }
         // Stopped first: the last apply publishes no statuses, and its log lines say why the IPs go.
         phase = .stopped
         apply([:], into: &actions)

@@ -12,7 +12,9 @@ import KubeAPI
 struct ExplainCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "explain",
-        abstract: "Say which node announces a Service's IPs, the candidates' ranking, and why each other node is not the owner.",
+        abstract:
+            "Say which node announces a Service's IPs, the candidates' ranking, "
+            + "and why each other node is not the owner.",
         discussion: """
             Reads Services, EndpointSlices, Nodes, IPAddressPools, L2Advertisements and ServiceL2Statuses from \
             the API, and the gossip membership from a running speaker's operations endpoint (--speaker, its \
@@ -35,8 +37,12 @@ struct ExplainCommand: AsyncParsableCommand {
     }
 
     func validate() throws {
-        guard !serviceKey.namespace.isEmpty, !serviceKey.name.isEmpty else { throw ValidationError("--service takes NAMESPACE/NAME") }
-        guard speaker.hasPrefix("http://") || speaker.hasPrefix("https://") else { throw ValidationError("--speaker takes http://HOST:PORT") }
+        guard !serviceKey.namespace.isEmpty, !serviceKey.name.isEmpty else {
+            throw ValidationError("--service takes NAMESPACE/NAME")
+        }
+        guard speaker.hasPrefix("http://") || speaker.hasPrefix("https://") else {
+            throw ValidationError("--speaker takes http://HOST:PORT")
+        }
     }
 
     func run() async throws {
@@ -55,9 +61,11 @@ struct ExplainCommand: AsyncParsableCommand {
         let (namespace, name) = serviceKey
         do {
             let membership = try await ServiceExplainer.membership(from: speaker)
-            let explainer = ServiceExplainer(client: client, namespace: kubernetes.namespace, loadBalancerClass: kubernetes.lbClass)
-            return try await explainer.explain(ServiceKey(namespace: namespace, name: name), membership: membership,
-                                               membershipSource: "\(speaker)/membership")
+            let explainer = ServiceExplainer(
+                client: client, namespace: kubernetes.namespace, loadBalancerClass: kubernetes.lbClass)
+            return try await explainer.explain(
+                ServiceKey(namespace: namespace, name: name), membership: membership,
+                membershipSource: "\(speaker)/membership")
         } catch { throw StartupError(error.description) }
     }
 }

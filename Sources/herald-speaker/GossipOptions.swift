@@ -20,7 +20,9 @@ struct GossipOptions: ParsableArguments {
 
     static let profiles: [String: GossipConfiguration] = ["lan-fast": .lanFast, "memberlist-lan": .memberlistLAN]
 
-    var peerList: [String] { peers.split(separator: ",").map { String($0.filter { $0 != " " }) }.filter { !$0.isEmpty } }
+    var peerList: [String] {
+        peers.split(separator: ",").map { String($0.filter { $0 != " " }) }.filter { !$0.isEmpty }
+    }
 
     var configuration: GossipConfiguration { Self.profiles[profile] ?? .lanFast }
 
@@ -28,8 +30,12 @@ struct GossipOptions: ParsableArguments {
         for peer in peerList {
             do { _ = try GossipAddress(parsing: peer) } catch { throw ValidationError("--peers \(error)") }
         }
-        guard Self.profiles[profile] != nil else { throw ValidationError("--profile \"\(profile)\" is not lan-fast or memberlist-lan") }
-        if insecureGossip && secretFile != nil { throw ValidationError("--insecure-gossip and --secret-file exclude each other") }
+        guard Self.profiles[profile] != nil else {
+            throw ValidationError("--profile \"\(profile)\" is not lan-fast or memberlist-lan")
+        }
+        if insecureGossip && secretFile != nil {
+            throw ValidationError("--insecure-gossip and --secret-file exclude each other")
+        }
     }
 
     func seeds() throws -> [GossipAddress] { try peerList.map { try GossipAddress(parsing: $0) } }
@@ -46,7 +52,10 @@ struct GossipOptions: ParsableArguments {
         } else if let environment = ProcessInfo.processInfo.environment["HERALD_GOSSIP_KEY"] {
             text = environment
         } else {
-            throw StartupError("gossip needs a key: --secret-file PATH or HERALD_GOSSIP_KEY (generate one with `head -c 32 /dev/urandom | base64`), or --insecure-gossip for plaintext")
+            throw StartupError(
+                "gossip needs a key: --secret-file PATH or HERALD_GOSSIP_KEY "
+                    + "(generate one with `head -c 32 /dev/urandom | base64`), or --insecure-gossip for plaintext"
+            )
         }
         do { return try Keyring(text: text) } catch { throw StartupError("gossip key: \(error)") }
     }

@@ -47,8 +47,10 @@ public struct AddressCount: Hashable, Comparable, Sendable, CustomStringConverti
     /// The exact decimal value, e.g. `18446744073709551616` for a /64.
     public var description: String {
         // Long division of the four 64-bit limbs by 10^19, the largest power of ten in a UInt64.
-        var limbs: [UInt64] = [UInt64(truncatingIfNeeded: high >> 64), UInt64(truncatingIfNeeded: high),
-                               UInt64(truncatingIfNeeded: low >> 64), UInt64(truncatingIfNeeded: low)]
+        var limbs: [UInt64] = [
+            UInt64(truncatingIfNeeded: high >> 64), UInt64(truncatingIfNeeded: high),
+            UInt64(truncatingIfNeeded: low >> 64), UInt64(truncatingIfNeeded: low),
+        ]
         let divisor: UInt64 = 10_000_000_000_000_000_000
         var chunks: [UInt64] = []
         while limbs.contains(where: { $0 != 0 }) {
@@ -61,9 +63,10 @@ public struct AddressCount: Hashable, Comparable, Sendable, CustomStringConverti
             chunks.append(remainder)
         }
         guard let last = chunks.popLast() else { return "0" }
-        return String(last) + chunks.reversed().map { chunk in
-            let digits = String(chunk)
-            return String(repeating: "0", count: 19 - digits.count) + digits
-        }.joined()
+        return String(last)
+            + chunks.reversed().map { chunk in
+                let digits = String(chunk)
+                return String(repeating: "0", count: 19 - digits.count) + digits
+            }.joined()
     }
 }

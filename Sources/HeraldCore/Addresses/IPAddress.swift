@@ -81,8 +81,10 @@ extension IPAddress {
         self = try Self.parse(Array(text.utf8)[...], input: text, expected: "an IP address")
     }
 
-    static func parse(_ bytes: ArraySlice<UInt8>, input: some StringProtocol,
-                      expected: String) throws(AddressParseError) -> IPAddress {
+    static func parse(
+        _ bytes: ArraySlice<UInt8>, input: some StringProtocol,
+        expected: String
+    ) throws(AddressParseError) -> IPAddress {
         if bytes.contains(UInt8(ascii: ":")) {
             return .v6(try IPv6Address.parse(bytes, input: input, expected: expected))
         }

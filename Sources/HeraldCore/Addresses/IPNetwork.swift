@@ -43,15 +43,18 @@ extension IPNetwork {
     public init(parsing text: some StringProtocol) throws(AddressParseError) {
         let (network, hadHostBits) = try Self.parseAllowingHostBits(Array(text.utf8)[...], input: text)
         guard !hadHostBits else {
-            throw AddressParseError(.hostBitsSet, input: text, expected: Self.expectation,
-                                    detail: "host bits are set; the block is \(network)")
+            throw AddressParseError(
+                .hostBitsSet, input: text, expected: Self.expectation,
+                detail: "host bits are set; the block is \(network)")
         }
         self = network
     }
 
     /// Parses `ADDRESS/LENGTH` the way Go's `net.ParseCIDR` does, which MetalLB uses for pools: host bits in the
     /// address are cleared. Also says whether there were any, so a caller can warn about them.
-    static func parseAllowingHostBits(_ bytes: ArraySlice<UInt8>, input: some StringProtocol)
+    static func parseAllowingHostBits(
+        _ bytes: ArraySlice<UInt8>, input: some StringProtocol
+    )
         throws(AddressParseError) -> (network: IPNetwork, hadHostBits: Bool)
     {
         func fail(_ code: AddressParseError.Code, _ detail: String) -> AddressParseError {
@@ -67,15 +70,18 @@ extension IPNetwork {
         var length = 0
         for index in digits.indices {
             guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(digits[index]) else {
-                throw fail(.invalidCharacter, "unexpected character \(describeCharacter(at: index, in: bytes)) in the prefix length")
+                throw fail(
+                    .invalidCharacter,
+                    "unexpected character \(describeCharacter(at: index, in: bytes)) in the prefix length")
             }
             length = length * 10 + Int(digits[index] - UInt8(ascii: "0"))
             guard length <= 128 else { break }
         }
         let width = address.family.bitWidth
         guard length <= width else {
-            throw fail(.prefixLengthOutOfRange,
-                       "prefix length \(String(decoding: digits, as: UTF8.self)) is greater than \(width)")
+            throw fail(
+                .prefixLengthOutOfRange,
+                "prefix length \(String(decoding: digits, as: UTF8.self)) is greater than \(width)")
         }
         let network = IPNetwork(containing: address, prefixLength: length)
         return (network, network.address != address)

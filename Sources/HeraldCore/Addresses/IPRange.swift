@@ -79,12 +79,15 @@ extension IPRange {
         guard let dash = bytes.firstIndex(of: UInt8(ascii: "-")) else {
             throw fail(.notACIDROrRange, "it has no \"-\" between a first and a last address")
         }
-        let first = try IPAddress.parse(bytes[bytes.startIndex..<dash].trimmingSpaces, input: input, expected: expectation)
+        let first = try IPAddress.parse(
+            bytes[bytes.startIndex..<dash].trimmingSpaces, input: input, expected: expectation)
         let last = try IPAddress.parse(bytes[(dash + 1)...].trimmingSpaces, input: input, expected: expectation)
         guard first.family == last.family else {
             throw fail(.mixedFamilies, "it mixes an \(first.family) and an \(last.family) address")
         }
-        guard first <= last else { throw fail(.reversedRange, "the first address \(first) comes after the last \(last)") }
+        guard first <= last else {
+            throw fail(.reversedRange, "the first address \(first) comes after the last \(last)")
+        }
         return IPRange(uncheckedFirst: first, last: last)
     }
 }

@@ -10,8 +10,10 @@ public struct IPv4Address: Hashable, Comparable, Sendable {
 
     /// The four octets in network order.
     public var octets: [UInt8] {
-        [UInt8(truncatingIfNeeded: rawValue >> 24), UInt8(truncatingIfNeeded: rawValue >> 16),
-         UInt8(truncatingIfNeeded: rawValue >> 8), UInt8(truncatingIfNeeded: rawValue)]
+        [
+            UInt8(truncatingIfNeeded: rawValue >> 24), UInt8(truncatingIfNeeded: rawValue >> 16),
+            UInt8(truncatingIfNeeded: rawValue >> 8), UInt8(truncatingIfNeeded: rawValue),
+        ]
     }
 
     /// The next address, or `nil` after 255.255.255.255.
@@ -53,8 +55,10 @@ extension IPv4Address {
     }
 
     /// Parses an IPv4 address from UTF-8 bytes; `input` is the whole text, for the error message.
-    static func parse(_ bytes: ArraySlice<UInt8>, input: some StringProtocol,
-                      expected: String = expectation) throws(AddressParseError) -> IPv4Address {
+    static func parse(
+        _ bytes: ArraySlice<UInt8>, input: some StringProtocol,
+        expected: String = expectation
+    ) throws(AddressParseError) -> IPv4Address {
         func fail(_ code: AddressParseError.Code, _ detail: String) -> AddressParseError {
             AddressParseError(code, input: input, expected: expected, detail: detail)
         }
@@ -74,10 +78,14 @@ extension IPv4Address {
                 guard part.count == 1 || part.first != UInt8(ascii: "0") else {
                     throw fail(.leadingZero, "part \(parts) (\"\(partText)\") has a leading zero")
                 }
-                guard part.count <= 3 else { throw fail(.valueTooLarge, "part \(parts) (\"\(partText)\") is greater than 255") }
+                guard part.count <= 3 else {
+                    throw fail(.valueTooLarge, "part \(parts) (\"\(partText)\") is greater than 255")
+                }
                 var octet: UInt32 = 0
                 for digit in part { octet = octet * 10 + UInt32(digit - UInt8(ascii: "0")) }
-                guard octet <= 255 else { throw fail(.valueTooLarge, "part \(parts) (\"\(partText)\") is greater than 255") }
+                guard octet <= 255 else {
+                    throw fail(.valueTooLarge, "part \(parts) (\"\(partText)\") is greater than 255")
+                }
                 value = value << 8 | octet
                 if atEnd { break }
                 partStart = bytes.index(after: index)
@@ -86,7 +94,9 @@ extension IPv4Address {
             }
             index = bytes.index(after: index)
         }
-        guard parts == 4 else { throw fail(.wrongPartCount, "it has \(parts) part\(parts == 1 ? "" : "s"), an IPv4 address has 4") }
+        guard parts == 4 else {
+            throw fail(.wrongPartCount, "it has \(parts) part\(parts == 1 ? "" : "s"), an IPv4 address has 4")
+        }
         return IPv4Address(rawValue: value)
     }
 }

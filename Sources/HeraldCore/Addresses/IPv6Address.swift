@@ -78,14 +78,18 @@ extension IPv6Address {
         self = try Self.parse(Array(text.utf8)[...], input: text)
     }
 
-    static func parse(_ bytes: ArraySlice<UInt8>, input: some StringProtocol,
-                      expected: String = expectation) throws(AddressParseError) -> IPv6Address {
+    static func parse(
+        _ bytes: ArraySlice<UInt8>, input: some StringProtocol,
+        expected: String = expectation
+    ) throws(AddressParseError) -> IPv6Address {
         func fail(_ code: AddressParseError.Code, _ detail: String) -> AddressParseError {
             AddressParseError(code, input: input, expected: expected, detail: detail)
         }
         guard !bytes.isEmpty else { throw fail(.empty, "the text is empty") }
         if let percent = bytes.firstIndex(of: UInt8(ascii: "%")) {
-            throw fail(.zoneNotAllowed, "a zone index (\"%\(String(decoding: bytes[(percent + 1)...], as: UTF8.self))\") is not allowed here")
+            throw fail(
+                .zoneNotAllowed,
+                "a zone index (\"%\(String(decoding: bytes[(percent + 1)...], as: UTF8.self))\") is not allowed here")
         }
         // Split at the one "::", if any, into the groups before and after it.
         var compression: Int? = nil
@@ -122,8 +126,10 @@ extension IPv6Address {
     }
 
     /// The 16-bit groups of one side of "::"; the last group of the address may be a dotted IPv4 address.
-    private static func groups(of section: ArraySlice<UInt8>, isLastSection: Bool, input: some StringProtocol,
-                               expected: String) throws(AddressParseError) -> [UInt16] {
+    private static func groups(
+        of section: ArraySlice<UInt8>, isLastSection: Bool, input: some StringProtocol,
+        expected: String
+    ) throws(AddressParseError) -> [UInt16] {
         func fail(_ code: AddressParseError.Code, _ detail: String) -> AddressParseError {
             AddressParseError(code, input: input, expected: expected, detail: detail)
         }
@@ -144,10 +150,13 @@ extension IPv6Address {
                 var value: UInt16 = 0
                 for index in group.indices {
                     guard let digit = hexValue(group[index]) else {
-                        throw fail(.invalidCharacter, "unexpected character \(describeCharacter(at: index, in: section))")
+                        throw fail(
+                            .invalidCharacter, "unexpected character \(describeCharacter(at: index, in: section))")
                     }
                     guard index - group.startIndex < 4 else {
-                        throw fail(.valueTooLarge, "group \"\(String(decoding: group, as: UTF8.self))\" has more than 4 hex digits")
+                        throw fail(
+                            .valueTooLarge,
+                            "group \"\(String(decoding: group, as: UTF8.self))\" has more than 4 hex digits")
                     }
                     value = value << 4 | UInt16(digit)
                 }

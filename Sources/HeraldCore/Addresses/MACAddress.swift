@@ -42,17 +42,24 @@ extension MACAddress {
         let bytes = Array(text.utf8)
         guard !bytes.isEmpty else { throw fail(.empty, "the text is empty") }
         guard bytes.count == 17 else {
-            throw fail(.wrongPartCount, "it has \(bytes.count) characters, a MAC address has 17 (six pairs of hex digits)")
+            throw fail(
+                .wrongPartCount, "it has \(bytes.count) characters, a MAC address has 17 (six pairs of hex digits)")
         }
         let separator = bytes[2]
         guard separator == UInt8(ascii: ":") || separator == UInt8(ascii: "-") else {
-            throw fail(.invalidCharacter, "unexpected character \(describeCharacter(at: 2, in: bytes[...])); pairs are separated by ':' or '-'")
+            throw fail(
+                .invalidCharacter,
+                "unexpected character \(describeCharacter(at: 2, in: bytes[...])); pairs are separated by ':' or '-'")
         }
         var value: UInt64 = 0
         for index in bytes.indices {
             if index % 3 == 2 {
                 guard bytes[index] == separator else {
-                    throw fail(.invalidCharacter, "unexpected character \(describeCharacter(at: index, in: bytes[...])); expected '\(Character(Unicode.Scalar(separator)))'")
+                    throw fail(
+                        .invalidCharacter,
+                        "unexpected character \(describeCharacter(at: index, in: bytes[...])); "
+                            + "expected '\(Character(Unicode.Scalar(separator)))'"
+                    )
                 }
                 continue
             }
@@ -62,7 +69,8 @@ extension MACAddress {
             case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
             case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
             case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: throw fail(.invalidCharacter, "unexpected character \(describeCharacter(at: index, in: bytes[...]))")
+            default:
+                throw fail(.invalidCharacter, "unexpected character \(describeCharacter(at: index, in: bytes[...]))")
             }
             value = value << 4 | UInt64(digit)
         }

@@ -21,7 +21,8 @@ struct AddressUsage: Sendable, Equatable {
             return AllocationFailure(.ipInUse, reason, holder: first)
         }
         if let (port, holder) = portConflict(with: request.ports, for: request.service) {
-            return AllocationFailure(.portInUse, "\(port) on \(ip) is already used by \(holder), which shares the address", holder: holder)
+            return AllocationFailure(
+                .portInUse, "\(port) on \(ip) is already used by \(holder), which shares the address", holder: holder)
         }
         return nil
     }

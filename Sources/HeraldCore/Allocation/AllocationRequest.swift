@@ -35,10 +35,12 @@ public struct AllocationRequest: Hashable, Sendable {
     /// `metadata.creationTimestamp` in seconds: at a rebuild, the older of two conflicting Services keeps its IP.
     public var createdAt: Int64
 
-    public init(service: ServiceKey, labels: [String: String] = [:], namespaceLabels: [String: String] = [:],
-                requestedIPs: [IPAddress] = [], requestedPool: String? = nil, sharingKey: String? = nil,
-                ports: [ServicePort] = [], trafficPolicy: TrafficPolicy = .cluster, selector: [String: String] = [:],
-                ipFamilyPolicy: IPFamilyPolicy = .singleStack, ipFamilies: [IPFamily] = [], createdAt: Int64 = 0) {
+    public init(
+        service: ServiceKey, labels: [String: String] = [:], namespaceLabels: [String: String] = [:],
+        requestedIPs: [IPAddress] = [], requestedPool: String? = nil, sharingKey: String? = nil,
+        ports: [ServicePort] = [], trafficPolicy: TrafficPolicy = .cluster, selector: [String: String] = [:],
+        ipFamilyPolicy: IPFamilyPolicy = .singleStack, ipFamilies: [IPFamily] = [], createdAt: Int64 = 0
+    ) {
         self.service = service
         self.labels = labels
         self.namespaceLabels = namespaceLabels
@@ -68,15 +70,18 @@ public struct AllocationRequest: Hashable, Sendable {
 
     /// What decides whether this Service may share an IP with another.
     var sharing: SharingIdentity {
-        SharingIdentity(key: sharingKey.flatMap { $0.isEmpty ? nil : $0 },
-                        backend: trafficPolicy == .local ? LabelSelector(matchLabels: selector).description : nil)
+        SharingIdentity(
+            key: sharingKey.flatMap { $0.isEmpty ? nil : $0 },
+            backend: trafficPolicy == .local ? LabelSelector(matchLabels: selector).description : nil)
     }
 }
 
 extension AllocationRequest {
     /// Reads the requested IPs from the `metallb.io/loadBalancerIPs` annotation (comma-separated, at most one per
     /// family) or the deprecated `spec.loadBalancerIP`, refusing both at once as MetalLB does.
-    public static func parseRequestedIPs(annotation: String?, loadBalancerIP: String?) throws(AllocationFailure) -> [IPAddress] {
+    public static func parseRequestedIPs(
+        annotation: String?, loadBalancerIP: String?
+    ) throws(AllocationFailure) -> [IPAddress] {
         let annotation = annotation.flatMap { $0.isEmpty ? nil : $0 }
         let field = loadBalancerIP.flatMap { $0.isEmpty ? nil : $0 }
         func invalid(_ message: String) -> AllocationFailure { AllocationFailure(.invalidRequest, message) }
@@ -93,13 +98,15 @@ extension AllocationRequest {
         for part in annotation.split(separator: ",", omittingEmptySubsequences: false) {
             let text = Array(part.utf8)[...].trimmingSpaces
             do throws(AddressParseError) {
-                addresses.append(try IPAddress.parse(text, input: String(decoding: text, as: UTF8.self), expected: "an IP address"))
+                addresses.append(
+                    try IPAddress.parse(text, input: String(decoding: text, as: UTF8.self), expected: "an IP address"))
             } catch {
                 throw invalid("metallb.io/loadBalancerIPs: \(error)")
             }
         }
         guard addresses.count <= 2, Set(addresses.map(\.family)).count == addresses.count else {
-            throw invalid("metallb.io/loadBalancerIPs \"\(annotation)\" must hold at most one IPv4 and one IPv6 address")
+            throw invalid(
+                "metallb.io/loadBalancerIPs \"\(annotation)\" must hold at most one IPv4 and one IPv6 address")
         }
         return addresses
     }

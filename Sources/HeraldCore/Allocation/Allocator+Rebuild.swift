@@ -20,7 +20,9 @@ extension Allocator {
     public mutating func rebuild(from held: [HeldAddresses]) -> [ServiceKey: AllocationFailure] {
         var failures: [ServiceKey: AllocationFailure] = [:]
         var seen = Set<ServiceKey>()
-        let ordered = held.sorted { ($0.request.createdAt, $0.request.service) < ($1.request.createdAt, $1.request.service) }
+        let ordered = held.sorted {
+            ($0.request.createdAt, $0.request.service) < ($1.request.createdAt, $1.request.service)
+        }
         for entry in ordered where !entry.ips.isEmpty {
             let service = entry.request.service
             // A Service listed twice is taken once, by its first entry in this order.

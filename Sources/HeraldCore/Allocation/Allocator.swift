@@ -120,7 +120,8 @@ public struct Allocator: Sendable, Equatable {
                 continue
             }
             poolStates[record.assignment.pool]!.take(ip)
-            usage[ip] = AddressUsage(pool: record.assignment.pool, sharing: sharing, holders: [service: record.request.ports])
+            usage[ip] = AddressUsage(
+                pool: record.assignment.pool, sharing: sharing, holders: [service: record.request.ports])
             if sharing.key != nil {
                 let key = SharedAddressKey(pool: record.assignment.pool, sharing: sharing)
                 sharedAddresses[key, default: []].insertSorted(ip)

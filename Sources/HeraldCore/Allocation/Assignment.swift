@@ -11,7 +11,9 @@ public struct Assignment: Hashable, Sendable, CustomStringConvertible {
         self.ips = ips
     }
 
-    public var description: String { "\(service) -> \(ips.map(\.description).joined(separator: ",")) (pool \"\(pool)\")" }
+    public var description: String {
+        "\(service) -> \(ips.map(\.description).joined(separator: ",")) (pool \"\(pool)\")"
+    }
 }
 
 /// Why a Service got no IP, or not the one it asked for. The message says what to change.

@@ -55,8 +55,10 @@ struct FreeAddressSet: Sendable {
         if contains(value) { return false }
         freeCount += AddressCount(1)
         // The run ending just below and the run starting just above, if any, absorb the value.
-        let below = value > 0 ? locate(value - 1).flatMap { chunks[$0.0][$0.1].upperBound == value - 1 ? $0 : nil } : nil
-        let above = value < .max ? locate(value + 1).flatMap { chunks[$0.0][$0.1].lowerBound == value + 1 ? $0 : nil } : nil
+        let below =
+            value > 0 ? locate(value - 1).flatMap { chunks[$0.0][$0.1].upperBound == value - 1 ? $0 : nil } : nil
+        let above =
+            value < .max ? locate(value + 1).flatMap { chunks[$0.0][$0.1].lowerBound == value + 1 ? $0 : nil } : nil
         switch (below, above) {
         case let (.some(low), .some(high)):
             let merged = chunks[low.0][low.1].lowerBound...chunks[high.0][high.1].upperBound

@@ -13,14 +13,18 @@ struct SharingIdentity: Hashable, Sendable {
             return "\(ip) is held by \(holder), which does not allow sharing (it has no metallb.io/allow-shared-ip)"
         }
         guard let key else {
-            return "\(ip) is held by \(holder); to share it, set metallb.io/allow-shared-ip to \"\(existingKey)\" on both"
+            return
+                "\(ip) is held by \(holder); to share it, set metallb.io/allow-shared-ip to \"\(existingKey)\" on both"
         }
         guard key == existingKey else {
             return "\(ip) is held by \(holder) with sharing key \"\(existingKey)\", not \"\(key)\""
         }
         guard backend == existing.backend else {
             func policy(_ backend: String?) -> String { backend.map { "Local with selector \($0)" } ?? "Cluster" }
-            return "\(ip) is held by \(holder) with externalTrafficPolicy \(policy(existing.backend)), this Service has \(policy(backend)); Services sharing an IP need the same policy and, for Local, the same selector"
+            return
+                "\(ip) is held by \(holder) with externalTrafficPolicy \(policy(existing.backend)), "
+                + "this Service has \(policy(backend)); "
+                + "Services sharing an IP need the same policy and, for Local, the same selector"
         }
         return nil
     }

@@ -63,13 +63,19 @@ public enum AnnouncementPlanner {
     /// The pool the controller wrote into the annotation, else the one whose ranges hold the IP.
     static func pool(of ip: IPAddress, services: [AnnouncedService], _ inputs: AnnouncementInputs) -> PoolDescription? {
         for service in services {
-            if let name = service.pool, let pool = inputs.pools.first(where: { $0.name == name }), pool.pool.contains(ip) { return pool }
+            if let name = service.pool, let pool = inputs.pools.first(where: { $0.name == name }),
+                pool.pool.contains(ip)
+            {
+                return pool
+            }
         }
         return inputs.pools.sorted { $0.name < $1.name }.first { $0.pool.contains(ip) }
     }
 
-    static func exclusion(of node: String, advertisements: [L2AdvertisementRule], serving: [AnnouncedService],
-                          _ inputs: AnnouncementInputs) -> NodeExclusion? {
+    static func exclusion(
+        of node: String, advertisements: [L2AdvertisementRule], serving: [AnnouncedService],
+        _ inputs: AnnouncementInputs
+    ) -> NodeExclusion? {
         guard inputs.members.contains(node) else { return .notAMember }
         guard let labels = inputs.nodes[node] else { return .unknownNode }
         if labels[excludeLabel] != nil { return .excludedByLabel }
@@ -84,7 +90,9 @@ public enum AnnouncementPlanner {
 
     /// The owner's interfaces: those of the advertisements that select it; nil (every interface) when one of
     /// them names none.
-    static func interfaces(of node: String, advertisements: [L2AdvertisementRule], _ inputs: AnnouncementInputs) -> Set<String>? {
+    static func interfaces(
+        of node: String, advertisements: [L2AdvertisementRule], _ inputs: AnnouncementInputs
+    ) -> Set<String>? {
         let labels = inputs.nodes[node] ?? [:]
         var names: Set<String> = []
         for advertisement in advertisements where advertisement.selects(nodeLabels: labels) {
@@ -105,8 +113,10 @@ public struct AnnouncementInputs: Hashable, Sendable {
     public var nodes: [String: [String: String]]
     public var members: Set<String>
 
-    public init(services: [AnnouncedService] = [], pools: [PoolDescription] = [], advertisements: [L2AdvertisementRule] = [],
-                nodes: [String: [String: String]] = [:], members: Set<String> = []) {
+    public init(
+        services: [AnnouncedService] = [], pools: [PoolDescription] = [], advertisements: [L2AdvertisementRule] = [],
+        nodes: [String: [String: String]] = [:], members: Set<String> = []
+    ) {
         self.services = services
         self.pools = pools
         self.advertisements = advertisements
@@ -125,8 +135,10 @@ public struct AnnouncedService: Hashable, Sendable {
     /// Nodes running at least one ready endpoint of the Service.
     public var readyEndpointNodes: Set<String>
 
-    public init(service: ServiceKey, ips: [IPAddress], pool: String? = nil, trafficPolicy: TrafficPolicy = .cluster,
-                readyEndpointNodes: Set<String>) {
+    public init(
+        service: ServiceKey, ips: [IPAddress], pool: String? = nil, trafficPolicy: TrafficPolicy = .cluster,
+        readyEndpointNodes: Set<String>
+    ) {
         self.service = service
         self.ips = ips
         self.pool = pool
@@ -156,8 +168,10 @@ public struct L2AdvertisementRule: Hashable, Sendable {
     /// Empty: every interface.
     public var interfaces: [String]
 
-    public init(name: String, pools: [String] = [], poolSelectors: [LabelSelector] = [], nodeSelectors: [LabelSelector] = [],
-                interfaces: [String] = []) {
+    public init(
+        name: String, pools: [String] = [], poolSelectors: [LabelSelector] = [], nodeSelectors: [LabelSelector] = [],
+        interfaces: [String] = []
+    ) {
         self.name = name
         self.pools = pools
         self.poolSelectors = poolSelectors

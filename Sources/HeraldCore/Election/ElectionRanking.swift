@@ -33,7 +33,9 @@ public enum ElectionRanking {
         var best: (score: Score, node: String)?
         for node in nodes {
             let score = Score(node: node, suffix: suffix)
-            if let current = best, current.score < score || (current.score == score && current.node <= node) { continue }
+            if let current = best, current.score < score || (current.score == score && current.node <= node) {
+                continue
+            }
             best = (score, node)
         }
         return best?.node
@@ -54,7 +56,9 @@ public enum ElectionRanking {
             node.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
             suffix.withUnsafeBytes { hasher.update(bufferPointer: $0) }
             words = hasher.finalize().withUnsafeBytes { raw in
-                func word(_ index: Int) -> UInt64 { UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self)) }
+                func word(_ index: Int) -> UInt64 {
+                    UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: index * 8, as: UInt64.self))
+                }
                 return (word(0), word(1), word(2), word(3))
             }
         }

@@ -23,10 +23,12 @@ public struct AddressBlock: Hashable, Sendable {
         if bytes.contains(UInt8(ascii: "-")) {
             return (AddressBlock(text: text, range: try IPRange.parse(bytes, input: text)), false)
         }
-        let hint = (try? IPAddress.parse(bytes, input: text, expected: "")).map { address in
-            "; for the single address write \(address)/\(address.family.bitWidth)"
-        } ?? ""
-        throw AddressParseError(.notACIDROrRange, input: text, expected: "a CIDR or an IP range",
-                                detail: "it has neither \"/\" nor \"-\"\(hint)")
+        let hint =
+            (try? IPAddress.parse(bytes, input: text, expected: "")).map { address in
+                "; for the single address write \(address)/\(address.family.bitWidth)"
+            } ?? ""
+        throw AddressParseError(
+            .notACIDROrRange, input: text, expected: "a CIDR or an IP range",
+            detail: "it has neither \"/\" nor \"-\"\(hint)")
     }
 }

@@ -7,8 +7,10 @@ public struct AddressPool: Hashable, Sendable {
     public let avoidBuggyIPs: Bool
     public let serviceAllocation: ServiceAllocation?
 
-    public init(name: String, blocks: [AddressBlock], autoAssign: Bool = true, avoidBuggyIPs: Bool = false,
-                serviceAllocation: ServiceAllocation? = nil) {
+    public init(
+        name: String, blocks: [AddressBlock], autoAssign: Bool = true, avoidBuggyIPs: Bool = false,
+        serviceAllocation: ServiceAllocation? = nil
+    ) {
         self.name = name
         self.blocks = blocks
         self.autoAssign = autoAssign
@@ -26,7 +28,8 @@ public struct AddressPool: Hashable, Sendable {
 
     /// Whether a Service may take addresses from this pool, by `serviceAllocation`; a pool without one serves all.
     public func allows(namespace: String, namespaceLabels: [String: String], serviceLabels: [String: String]) -> Bool {
-        serviceAllocation?.allows(namespace: namespace, namespaceLabels: namespaceLabels, serviceLabels: serviceLabels) ?? true
+        serviceAllocation?.allows(namespace: namespace, namespaceLabels: namespaceLabels, serviceLabels: serviceLabels)
+            ?? true
     }
 
     /// How many addresses of `family` the pool can give out, `avoidBuggyIPs` taken into account.

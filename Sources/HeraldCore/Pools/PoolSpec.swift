@@ -13,8 +13,10 @@ public struct PoolSpec: Hashable, Sendable {
     /// `metadata.creationTimestamp` in seconds since the epoch. When two pools overlap, the older one is kept.
     public var createdAt: Int64
 
-    public init(name: String, addresses: [String], autoAssign: Bool = true, avoidBuggyIPs: Bool = false,
-                serviceAllocation: ServiceAllocation? = nil, createdAt: Int64 = 0) {
+    public init(
+        name: String, addresses: [String], autoAssign: Bool = true, avoidBuggyIPs: Bool = false,
+        serviceAllocation: ServiceAllocation? = nil, createdAt: Int64 = 0
+    ) {
         self.name = name
         self.addresses = addresses
         self.autoAssign = autoAssign
@@ -36,8 +38,10 @@ public struct ServiceAllocation: Hashable, Sendable {
     /// Services the pool serves by their labels; with none, every Service in an allowed namespace.
     public var serviceSelectors: [LabelSelector]
 
-    public init(priority: Int = 0, namespaces: [String] = [], namespaceSelectors: [LabelSelector] = [],
-                serviceSelectors: [LabelSelector] = []) {
+    public init(
+        priority: Int = 0, namespaces: [String] = [], namespaceSelectors: [LabelSelector] = [],
+        serviceSelectors: [LabelSelector] = []
+    ) {
         self.priority = priority
         self.namespaces = namespaces
         self.namespaceSelectors = namespaceSelectors
@@ -49,7 +53,8 @@ public struct ServiceAllocation: Hashable, Sendable {
     public func allows(namespace: String, namespaceLabels: [String: String], serviceLabels: [String: String]) -> Bool {
         let restrictsNamespaces = !namespaces.isEmpty || !namespaceSelectors.isEmpty
         if restrictsNamespaces && !namespaces.contains(namespace)
-            && !namespaceSelectors.contains(where: { $0.matches(namespaceLabels) }) {
+            && !namespaceSelectors.contains(where: { $0.matches(namespaceLabels) })
+        {
             return false
         }
         return serviceSelectors.isEmpty || serviceSelectors.contains { $0.matches(serviceLabels) }

@@ -36,7 +36,8 @@ public enum PoolValidator {
     static func validateAlone(_ spec: PoolSpec) throws(PoolError) -> (AddressPool, [PoolWarning]) {
         guard !spec.name.isEmpty else { throw PoolError(.invalidName, pool: spec.name, detail: "the pool has no name") }
         guard !spec.addresses.isEmpty else {
-            throw PoolError(.noAddresses, pool: spec.name, detail: "spec.addresses is empty; list at least one CIDR or range")
+            throw PoolError(
+                .noAddresses, pool: spec.name, detail: "spec.addresses is empty; list at least one CIDR or range")
         }
         var blocks: [AddressBlock] = []
         var warnings: [PoolWarning] = []
@@ -44,7 +45,10 @@ public enum PoolValidator {
             do throws(AddressParseError) {
                 let (block, hadHostBits) = try AddressBlock.parse(text)
                 if hadHostBits {
-                    warnings.append(PoolWarning(pool: spec.name, detail: "\"\(text)\" has host bits set; it stands for the whole block \(block.range)"))
+                    warnings.append(
+                        PoolWarning(
+                            pool: spec.name,
+                            detail: "\"\(text)\" has host bits set; it stands for the whole block \(block.range)"))
                 }
                 blocks.append(block)
             } catch {
@@ -54,33 +58,44 @@ public enum PoolValidator {
         for (index, block) in blocks.enumerated() {
             for other in blocks[..<index] {
                 if let shared = block.range.intersection(other.range) {
-                    throw PoolError(.overlapWithinPool, pool: spec.name,
-                                    detail: "\"\(other.text)\" and \"\(block.text)\" overlap at \(describe(shared))")
+                    throw PoolError(
+                        .overlapWithinPool, pool: spec.name,
+                        detail: "\"\(other.text)\" and \"\(block.text)\" overlap at \(describe(shared))")
                 }
             }
         }
         if let allocation = spec.serviceAllocation { try validate(allocation, pool: spec.name) }
-        if spec.avoidBuggyIPs, blocks.allSatisfy({ $0.family == .v4 && BuggyAddressSkipping.slots(of: $0.range) == nil }) {
+        if spec.avoidBuggyIPs,
+            blocks.allSatisfy({ $0.family == .v4 && BuggyAddressSkipping.slots(of: $0.range) == nil })
+        {
             warnings.append(PoolWarning(pool: spec.name, detail: "avoidBuggyIPs leaves no address to give out"))
         }
-        let pool = AddressPool(name: spec.name, blocks: blocks, autoAssign: spec.autoAssign,
-                               avoidBuggyIPs: spec.avoidBuggyIPs, serviceAllocation: spec.serviceAllocation)
+        let pool = AddressPool(
+            name: spec.name, blocks: blocks, autoAssign: spec.autoAssign,
+            avoidBuggyIPs: spec.avoidBuggyIPs, serviceAllocation: spec.serviceAllocation)
         return (pool, warnings)
     }
 
     static func validate(_ allocation: ServiceAllocation, pool: String) throws(PoolError) {
         func fail(_ detail: String) -> PoolError { PoolError(.invalidServiceAllocation, pool: pool, detail: detail) }
         guard allocation.priority >= 0 else {
-            throw fail("serviceAllocation.priority \(allocation.priority) is negative; use 0 (lowest) or a positive number (1 is tried first)")
+            throw fail(
+                "serviceAllocation.priority \(allocation.priority) is negative; "
+                    + "use 0 (lowest) or a positive number (1 is tried first)"
+            )
         }
         if let empty = allocation.namespaces.firstIndex(where: \.isEmpty) {
             throw fail("serviceAllocation.namespaces[\(empty)] is empty")
         }
         for (index, selector) in allocation.namespaceSelectors.enumerated() {
-            do throws(LabelSelectorError) { try selector.validate() } catch { throw fail("serviceAllocation.namespaceSelectors[\(index)]: \(error)") }
+            do throws(LabelSelectorError) { try selector.validate() } catch {
+                throw fail("serviceAllocation.namespaceSelectors[\(index)]: \(error)")
+            }
         }
         for (index, selector) in allocation.serviceSelectors.enumerated() {
-            do throws(LabelSelectorError) { try selector.validate() } catch { throw fail("serviceAllocation.serviceSelectors[\(index)]: \(error)") }
+            do throws(LabelSelectorError) { try selector.validate() } catch {
+                throw fail("serviceAllocation.serviceSelectors[\(index)]: \(error)")
+            }
         }
     }
 
@@ -99,9 +114,13 @@ public enum PoolValidator {
                 while index < entries.count && entries[index].block.range.first <= block.range.last {
                     let other = entries[index]
                     if let shared = block.range.intersection(other.block.range) {
-                        throw PoolError(.overlapWithPool, pool: pool.name,
-                                        detail: "\"\(block.text)\" overlaps \"\(other.block.text)\" of pool \"\(other.pool)\" at \(describe(shared)); pool \"\(other.pool)\" is older and keeps those addresses",
-                                        otherPool: other.pool)
+                        throw PoolError(
+                            .overlapWithPool, pool: pool.name,
+                            detail:
+                                "\"\(block.text)\" overlaps \"\(other.block.text)\" "
+                                + "of pool \"\(other.pool)\" at \(describe(shared)); "
+                                + "pool \"\(other.pool)\" is older and keeps those addresses",
+                            otherPool: other.pool)
                     }
                     index += 1
                 }

@@ -66,12 +66,14 @@ public struct LabelSelectorRequirement: Hashable, Sendable {
         switch `operator` {
         case .in, .notIn:
             guard !values.isEmpty else {
-                throw LabelSelectorError("requirement on \"\(key)\": operator \(`operator`.rawValue) needs at least one value")
+                throw LabelSelectorError(
+                    "requirement on \"\(key)\": operator \(`operator`.rawValue) needs at least one value")
             }
             for value in values { try LabelSyntax.validateValue(value, key: key) }
         case .exists, .doesNotExist:
             guard values.isEmpty else {
-                throw LabelSelectorError("requirement on \"\(key)\": operator \(`operator`.rawValue) takes no values, got \(values)")
+                throw LabelSelectorError(
+                    "requirement on \"\(key)\": operator \(`operator`.rawValue) takes no values, got \(values)")
             }
         }
     }
@@ -111,21 +113,32 @@ enum LabelSyntax {
         let name = parts.last!
         if parts.count == 2 {
             let prefix = parts[0]
-            guard !prefix.isEmpty, prefix.utf8.count <= 253, prefix.split(separator: ".", omittingEmptySubsequences: false)
-                .allSatisfy({ isDNSLabel($0) }) else {
-                throw LabelSelectorError("label key \"\(key)\": prefix \"\(prefix)\" is not a DNS subdomain (lower-case alphanumerics, '-' and '.', at most 253 characters)")
+            guard !prefix.isEmpty, prefix.utf8.count <= 253,
+                prefix.split(separator: ".", omittingEmptySubsequences: false)
+                    .allSatisfy({ isDNSLabel($0) })
+            else {
+                throw LabelSelectorError(
+                    "label key \"\(key)\": prefix \"\(prefix)\" is not a DNS subdomain "
+                        + "(lower-case alphanumerics, '-' and '.', at most 253 characters)"
+                )
             }
         }
         guard !name.isEmpty else { throw LabelSelectorError("label key \"\(key)\" has an empty name") }
         guard isLabelName(name) else {
-            throw LabelSelectorError("label key \"\(key)\": name \"\(name)\" must be at most 63 alphanumerics, '-', '_' or '.', beginning and ending with an alphanumeric")
+            throw LabelSelectorError(
+                "label key \"\(key)\": name \"\(name)\" must be at most 63 alphanumerics, '-', '_' or '.', "
+                    + "beginning and ending with an alphanumeric"
+            )
         }
     }
 
     /// Empty, or what a key's name part may be.
     static func validateValue(_ value: String, key: String) throws(LabelSelectorError) {
         guard value.isEmpty || isLabelName(value[...]) else {
-            throw LabelSelectorError("label value \"\(value)\" for key \"\(key)\" must be empty or at most 63 alphanumerics, '-', '_' or '.', beginning and ending with an alphanumeric")
+            throw LabelSelectorError(
+                "label value \"\(value)\" for key \"\(key)\" must be empty or at most 63 alphanumerics, "
+                    + "'-', '_' or '.', beginning and ending with an alphanumeric"
+            )
         }
     }
 
@@ -137,8 +150,11 @@ enum LabelSyntax {
     private static func isLabelName(_ text: Substring) -> Bool {
         let bytes = Array(text.utf8)
         guard let first = bytes.first, let last = bytes.last, bytes.count <= 63,
-              isAlphanumeric(first), isAlphanumeric(last) else { return false }
-        return bytes.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") }
+            isAlphanumeric(first), isAlphanumeric(last)
+        else { return false }
+        return bytes.allSatisfy {
+            isAlphanumeric($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".")
+        }
     }
 
     /// One dot-separated part of a DNS-1123 subdomain. Kubernetes limits the whole subdomain to 253 characters
@@ -146,7 +162,9 @@ enum LabelSyntax {
     private static func isDNSLabel(_ text: Substring) -> Bool {
         let bytes = Array(text.utf8)
         guard let first = bytes.first, let last = bytes.last else { return false }
-        let lowerAlnum = { (b: UInt8) in (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(b) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) }
+        let lowerAlnum = { (b: UInt8) in
+            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(b) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b)
+        }
         return lowerAlnum(first) && lowerAlnum(last) && bytes.allSatisfy { lowerAlnum($0) || $0 == UInt8(ascii: "-") }
     }
 }

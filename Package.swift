@@ -57,7 +57,8 @@ let package = Package(
             swiftSettings: strict
         ),
         // SWIM + Lifeguard membership as a pure state machine (time and randomness are parameters).
-        .target(name: "Gossip", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+        .target(
+            name: "Gossip", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         // Every decision of the speaker as a pure state machine: events and `now` in, actions out. No I/O.
         .target(name: "SpeakerCore", dependencies: ["HeraldCore"], swiftSettings: strict),
         // The one seeded generator, for what must be reproducible (simulations, property-test shuffles, fuzzers).
@@ -68,12 +69,14 @@ let package = Package(
         // that tests assert on and the benchmark table prints.
         .target(name: "GossipSimulation", dependencies: ["Gossip", "SeededRandom"], swiftSettings: strict),
         // ---- I/O: the network, the kernel, the clock and the Kubernetes API.
-        // The time a driver gives its pure state machine: elapsed time as a Duration, and a sleep until then.
+        // The time a driver gives its pure state machine: elapsed time as a Duration, a sleep until then, and
+        // the one bounded wait (`withTimeLimit`).
         .target(name: "ElapsedTime", swiftSettings: strict),
         // C shims: packet sockets and socket filters (CLinuxNet), libpcap (CPcap), libnl-route-3 (CNetlink).
         .target(name: "CLinuxNet", cSettings: [.define("_GNU_SOURCE")]),
         .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
-        .systemLibrary(name: "CNetlink", pkgConfig: "libnl-route-3.0", providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
+        .systemLibrary(
+            name: "CNetlink", pkgConfig: "libnl-route-3.0", providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]),
         // Linux only: ARP and NDP responders on AF_PACKET sockets, gratuitous announcements, interfaces via libnl.
         .target(
             name: "L2Announcer",
@@ -104,6 +107,7 @@ let package = Package(
         .target(
             name: "KubeAPI",
             dependencies: [
+                "ElapsedTime",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -138,7 +142,7 @@ let package = Package(
         .target(
             name: "HeraldController",
             dependencies: [
-                "HeraldCore", "HeraldConfig", "KubeAPI", "ReadinessChecks",
+                "HeraldCore", "HeraldConfig", "KubeAPI", "ReadinessChecks", "ElapsedTime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -149,7 +153,8 @@ let package = Package(
         .target(
             name: "HeraldSpeaker",
             dependencies: [
-                "HeraldCore", "HeraldConfig", "SpeakerCore", "KubeAPI", "L2Announcer", "Gossip", "GossipNode", "ReadinessChecks",
+                "HeraldCore", "HeraldConfig", "SpeakerCore", "KubeAPI", "L2Announcer", "Gossip", "GossipNode",
+                "ReadinessChecks",
                 "ElapsedTime",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -160,13 +165,15 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // What the executables share: --log-level and the logging backend, startup errors.
+        // What the executables share: --log-level and the logging backend, startup errors, how a process runs.
         .target(
             name: "HeraldCommandSupport",
             dependencies: [
                 "KubeAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -180,7 +187,6 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -188,7 +194,8 @@ let package = Package(
         .executableTarget(
             name: "herald-speaker",
             dependencies: [
-                "L2Announcer", "HeraldCore", "HeraldConfig", "Gossip", "GossipNode", "HeraldCommandSupport", "HeraldSpeaker", "KubeAPI",
+                "L2Announcer", "HeraldCore", "HeraldConfig", "Gossip", "GossipNode", "HeraldCommandSupport",
+                "HeraldSpeaker", "KubeAPI",
                 "OperationsEndpoint", "ReadinessChecks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -198,7 +205,6 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -245,7 +251,8 @@ let package = Package(
         .testTarget(
             name: "HeraldControllerTests",
             dependencies: [
-                "HeraldController", "HeraldConfig", "HeraldCore", "KubeAPI", "KubeAPITesting", "HeraldTestSupport", "OperationsEndpoint",
+                "HeraldController", "HeraldConfig", "HeraldCore", "KubeAPI", "KubeAPITesting", "HeraldTestSupport",
+                "OperationsEndpoint",
                 "ReadinessChecks",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
@@ -284,7 +291,8 @@ let package = Package(
         .testTarget(
             name: "HeraldSpeakerTests",
             dependencies: [
-                "HeraldSpeaker", "HeraldConfig", "SpeakerCore", "HeraldCore", "KubeAPI", "ElapsedTime", "KubeAPITesting", "Gossip", "GossipNode", "HeraldTestSupport", "L2Announcer",
+                "HeraldSpeaker", "HeraldConfig", "SpeakerCore", "HeraldCore", "KubeAPI", "ElapsedTime",
+                "KubeAPITesting", "Gossip", "GossipNode", "HeraldTestSupport", "L2Announcer",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),

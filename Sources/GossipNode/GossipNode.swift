@@ -7,7 +7,8 @@ import Synchronization
 
 /// One member of the gossip cluster on a real network: runs the pure `GossipDriver` (sealing, decoding,
 /// rejoining, pause detection around the `Membership` state machine) on a clock, with system randomness, over
-/// a `GossipTransport`, and publishes membership changes as an `AsyncStream`. A swift-service-lifecycle `Service`: on graceful
+/// a `GossipTransport`, and publishes membership changes as an `AsyncStream`.
+/// A swift-service-lifecycle `Service`: on graceful
 /// shutdown it leaves the cluster (peers drop it at once) before closing its sockets.
 public actor GossipNode: Service {
     public struct Options: Sendable {
@@ -26,9 +27,11 @@ public actor GossipNode: Service {
         /// stopped container): the state machine's timeouts are moved on by the pause (`Membership.resume`).
         public var pauseTolerance: Duration
 
-        public init(name: String, advertiseAddress: GossipAddress? = nil, metadata: [String: String] = [:],
-                    seeds: [GossipAddress] = [], configuration: GossipConfiguration = .lanFast, keyring: Keyring?,
-                    tickInterval: Duration = .milliseconds(25), pauseTolerance: Duration = .milliseconds(10)) {
+        public init(
+            name: String, advertiseAddress: GossipAddress? = nil, metadata: [String: String] = [:],
+            seeds: [GossipAddress] = [], configuration: GossipConfiguration = .lanFast, keyring: Keyring?,
+            tickInterval: Duration = .milliseconds(25), pauseTolerance: Duration = .milliseconds(10)
+        ) {
             self.name = name
             self.advertiseAddress = advertiseAddress
             self.metadata = metadata
@@ -55,23 +58,30 @@ public actor GossipNode: Service {
     /// Every member as of the last change, readable without awaiting the actor (an HTTP handler on an event loop).
     private nonisolated let published: Mutex<[Member]>
 
-    public init(options: Options, transport: any GossipTransport, logger: Logger,
-                metricsFactory: any MetricsFactory = MetricsSystem.factory, clock: ElapsedClock = .continuous) {
+    public init(
+        options: Options, transport: any GossipTransport, logger: Logger,
+        metricsFactory: any MetricsFactory = MetricsSystem.factory, clock: ElapsedClock = .continuous
+    ) {
         self.options = options
         self.transport = transport
         self.logger = logger
         self.clock = clock
         metrics = GossipMetrics(factory: metricsFactory)
-        let me = Member(name: options.name, address: (options.advertiseAddress ?? transport.localAddress).description,
-                        metadata: options.metadata)
-        driver = GossipDriver(me: me, configuration: options.configuration,
-                              options: .init(keyring: options.keyring, seeds: options.seeds.map(\.description),
-                                             tickInterval: options.tickInterval, pauseTolerance: options.pauseTolerance),
-                              random: SystemRandomNumberGenerator(), nonces: SystemRandomNumberGenerator(), now: clock.now())
+        let me = Member(
+            name: options.name, address: (options.advertiseAddress ?? transport.localAddress).description,
+            metadata: options.metadata)
+        driver = GossipDriver(
+            me: me, configuration: options.configuration,
+            options: .init(
+                keyring: options.keyring, seeds: options.seeds.map(\.description),
+                tickInterval: options.tickInterval, pauseTolerance: options.pauseTolerance),
+            random: SystemRandomNumberGenerator(), nonces: SystemRandomNumberGenerator(), now: clock.now())
         published = Mutex([me])
-        (changes, changesContinuation) = AsyncStream.makeStream(of: Member.self, bufferingPolicy: .bufferingNewest(4096))
-        (outbound, outboundContinuation) = AsyncStream.makeStream(of: OutboundPacket.self,
-                                                                  bufferingPolicy: .bufferingNewest(4096))
+        (changes, changesContinuation) = AsyncStream.makeStream(
+            of: Member.self, bufferingPolicy: .bufferingNewest(4096))
+        (outbound, outboundContinuation) = AsyncStream.makeStream(
+            of: OutboundPacket.self,
+            bufferingPolicy: .bufferingNewest(4096))
     }
 
     /// Every member known, itself included.
@@ -93,10 +103,12 @@ public actor GossipNode: Service {
     }
 
     public func run() async throws {
-        logger.notice("gossip started", metadata: [
-            "member": "\(me.name)", "address": "\(me.address)", "seeds": "\(driver.options.seeds)",
-            "encrypted": "\(options.keyring != nil)",
-        ])
+        logger.notice(
+            "gossip started",
+            metadata: [
+                "member": "\(me.name)", "address": "\(me.address)", "seeds": "\(driver.options.seeds)",
+                "encrypted": "\(options.keyring != nil)",
+            ])
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.receive() }
             await withDiscardingTaskGroup { senders in
@@ -162,14 +174,18 @@ public actor GossipNode: Service {
         let outputs = driver.leave()
         logger.notice("leaving the gossip cluster", metadata: ["peers": "\(outputs.count)"])
         let packets: [(bytes: [UInt8], to: GossipAddress)] = outputs.compactMap { output in
-            guard case .send(let bytes, let to, _) = output, let address = try? GossipAddress(parsing: to) else { return nil }
+            guard case .send(let bytes, let to, _) = output, let address = try? GossipAddress(parsing: to) else {
+                return nil
+            }
             return (bytes, address)
         }
         let transport = self.transport
         await withTaskGroup(of: Void.self) { group in
             for packet in packets {
                 group.addTask {
-                    try? await withTimeout(.seconds(1)) { try await transport.send(packet.bytes, to: packet.to, stream: true) }
+                    _ = await withTimeLimit(.seconds(1)) {
+                        try? await transport.send(packet.bytes, to: packet.to, stream: true)
+                    }
                 }
             }
         }
@@ -185,44 +201,42 @@ public actor GossipNode: Service {
                 published.withLock { $0 = members }
                 metrics.changed(to: member.status)
                 metrics.members.record(driver.membership.liveCount)
-                logger.info("member \(member.status)", metadata: [
-                    "member": "\(member.name)", "address": "\(member.address)", "incarnation": "\(member.incarnation)",
-                ])
+                logger.info(
+                    "member \(member.status)",
+                    metadata: [
+                        "member": "\(member.name)", "address": "\(member.address)",
+                        "incarnation": "\(member.incarnation)",
+                    ])
                 changesContinuation.yield(member)
             case .send(let bytes, let to, let stream):
                 guard let address = try? GossipAddress(parsing: to) else {
-                    logger.warning("a member advertises an address that is not IP:port; not sent", metadata: ["address": "\(to)"])
+                    logger.warning(
+                        "a member advertises an address that is not IP:port; not sent", metadata: ["address": "\(to)"])
                     continue
                 }
                 metrics.sent(bytes: bytes.count, stream: stream)
                 outboundContinuation.yield((bytes, address, stream))
             case .rejected(.authentication, let error):
                 metrics.authenticationFailures.increment()
-                logger.debug("dropped a packet that fails authentication", metadata: ["source": "\(source ?? "-")", "error": "\(error)"])
+                logger.debug(
+                    "dropped a packet that fails authentication",
+                    metadata: ["source": "\(source ?? "-")", "error": "\(error)"])
             case .rejected(.malformed, let error):
                 metrics.decodeFailures.increment()
-                logger.debug("dropped a malformed packet", metadata: ["source": "\(source ?? "-")", "error": "\(error)"])
+                logger.debug(
+                    "dropped a malformed packet", metadata: ["source": "\(source ?? "-")", "error": "\(error)"])
             case .paused(let pause, let warn):
                 metrics.paused(pause)
                 guard warn else { continue }
-                logger.warning("this member did not run for a while (CPU starvation or a stopped process); its timeouts were extended by that much",
-                               metadata: ["pause": "\(Int(pause.milliseconds)) ms", "awareness": "\(driver.membership.awareness)"])
+                logger.warning(
+                    """
+                    this member did not run for a while (CPU starvation or a stopped process); \
+                    its timeouts were extended by that much
+                    """,
+                    metadata: ["pause": "\(Int(pause.milliseconds)) ms", "awareness": "\(driver.membership.awareness)"])
             case .rejoining(let seeds):
                 logger.info("no member answered yet; joining again", metadata: ["seeds": "\(seeds)"])
             }
         }
-    }
-}
-
-/// Runs `body`, cancelling it after `limit`.
-func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw CancellationError()
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
     }
 }

@@ -3,7 +3,8 @@ import Glibc
 public import Logging
 
 /// One JSON object per line on standard error, for log pipelines (Loki, Elasticsearch, Cloud Logging):
-/// `{"time":"2026-11-25T20:49:24.123Z","level":"info","logger":"herald-speaker","message":"…","source":"GossipNode",…}`
+/// `{"time":"2026-11-25T20:49:24.123Z","level":"info","logger":"herald-speaker",
+/// "message":"…","source":"GossipNode",…}`
 /// with every metadata key at the top level (nested values as JSON arrays and objects). Keys Herald sets
 /// itself (`time`, `level`, `logger`, `message`, `source`) win over metadata of the same name.
 public struct JSONLogHandler: LogHandler {
@@ -13,8 +14,10 @@ public struct JSONLogHandler: LogHandler {
     private let label: String
     private let write: @Sendable (String) -> Void
 
-    public init(label: String, metadataProvider: Logger.MetadataProvider? = nil,
-                write: @escaping @Sendable (String) -> Void = JSONLogHandler.standardError) {
+    public init(
+        label: String, metadataProvider: Logger.MetadataProvider? = nil,
+        write: @escaping @Sendable (String) -> Void = JSONLogHandler.standardError
+    ) {
         self.label = label
         self.metadataProvider = metadataProvider
         self.write = write
@@ -66,7 +69,9 @@ public struct JSONLogHandler: LogHandler {
         case .stringConvertible(let convertible): quoted(convertible.description)
         case .array(let values): "[" + values.map(json).joined(separator: ",") + "]"
         case .dictionary(let dictionary):
-            "{" + dictionary.sorted { $0.key < $1.key }.map { "\(quoted($0.key)):\(json($0.value))" }.joined(separator: ",") + "}"
+            "{"
+                + dictionary.sorted { $0.key < $1.key }.map { "\(quoted($0.key)):\(json($0.value))" }.joined(
+                    separator: ",") + "}"
         }
     }
 

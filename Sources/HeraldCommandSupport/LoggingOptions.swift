@@ -13,8 +13,12 @@ public struct LoggingOptions: ParsableArguments {
     public init() {}
 
     public func validate() throws {
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level \"\(logLevel)\" is not a level") }
-        guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format \"\(logFormat)\" is not text or json") }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level \"\(logLevel)\" is not a level")
+        }
+        guard ["text", "json"].contains(logFormat) else {
+            throw ValidationError("--log-format \"\(logFormat)\" is not text or json")
+        }
     }
 
     /// Bootstraps the logging system once per process and returns the program's logger.

@@ -1,3 +1,4 @@
+import ElapsedTime
 import HeraldConfig
 import HeraldCore
 public import KubeAPI
@@ -32,8 +33,10 @@ public actor AllocationController: ServiceLifecycle.Service {
         public var leaderElection: LeaderElector.Timing?
         public var identity: String
 
-        public init(namespace: String = "herald-system", loadBalancerClass: String? = nil,
-                    leaderElection: LeaderElector.Timing? = LeaderElector.Timing(), identity: String) {
+        public init(
+            namespace: String = "herald-system", loadBalancerClass: String? = nil,
+            leaderElection: LeaderElector.Timing? = LeaderElector.Timing(), identity: String
+        ) {
             self.namespace = namespace
             self.loadBalancerClass = loadBalancerClass
             self.leaderElection = leaderElection
@@ -42,7 +45,7 @@ public actor AllocationController: ServiceLifecycle.Service {
     }
 
     enum Work: Sendable {
-        case service(String)
+        case service(ServiceKey)
         case pools
         case namespace(String)
         case synced
@@ -93,16 +96,16 @@ public actor AllocationController: ServiceLifecycle.Service {
     private var releaseQueued = false
     private var reportedPoolErrors: [String: (version: String, messages: Set<String>)] = [:]
     /// Services whose status could not be written; retried every `retryInterval`.
-    private var pendingWrites: Set<String> = []
-    private var writesWaiting: [String: @Sendable () async -> Bool?] = [:]
-    /// What the newest queued or running write for a Service makes it show.
-    private var writeTargets: [String: String] = [:]
-    private let writes: AsyncStream<(String, @Sendable () async -> Bool?)>
-    private let writeContinuation: AsyncStream<(String, @Sendable () async -> Bool?)>.Continuation
+    private var pendingWrites: Set<ServiceKey> = []
+    /// One write to the API: nil when it was not sent (no longer the leader), else whether it succeeded.
+    typealias Write = @Sendable () async -> Bool?
+    private var writeQueue = StatusWriteQueue<Write>()
+    private let writes: AsyncStream<StatusWriteQueue<Write>.Item>
+    private let writeContinuation: AsyncStream<StatusWriteQueue<Write>.Item>.Continuation
     static let maxConcurrentWrites = 16
     /// The last failure reported per Service, with the Service's resourceVersion: a resync that fails the same
     /// unchanged Service again does not log or record it again.
-    private var reportedFailures: [String: String] = [:]
+    private var reportedFailures: [ServiceKey: String] = [:]
     static let retryInterval: Duration = .seconds(2)
     static let resyncInterval: Duration = .seconds(30)
     /// How long a pool change that removes pools (or ends "no configuration") waits for the next one.
@@ -111,8 +114,10 @@ public actor AllocationController: ServiceLifecycle.Service {
     /// - Parameters:
     ///   - readiness: where the controller reports that its caches are filled (`/readyz`).
     ///   - metricsFactory: where its metrics go (see `ControllerMetrics`).
-    public init(client: any KubeClient, options: Options, logger: Logger, readiness: Readiness = Readiness(),
-                metricsFactory: any MetricsFactory = MetricsSystem.factory) {
+    public init(
+        client: any KubeClient, options: Options, logger: Logger, readiness: Readiness = Readiness(),
+        metricsFactory: any MetricsFactory = MetricsSystem.factory
+    ) {
         self.client = client
         self.options = options
         self.logger = logger
@@ -126,7 +131,7 @@ public actor AllocationController: ServiceLifecycle.Service {
         pools = Informer(client: client, namespace: options.namespace, logger: logger)
         namespaces = Informer(client: client, logger: logger)
         (work, workContinuation) = AsyncStream.makeStream(of: Work.self)
-        (writes, writeContinuation) = AsyncStream.makeStream(of: (String, @Sendable () async -> Bool?).self)
+        (writes, writeContinuation) = AsyncStream.makeStream(of: StatusWriteQueue<Write>.Item.self)
     }
 
     static let cachesCheck = "caches"
@@ -135,8 +140,9 @@ public actor AllocationController: ServiceLifecycle.Service {
 
     public func run() async throws {
         let elector = options.leaderElection.map {
-            LeaderElector(client: client, namespace: options.namespace, name: "herald-controller", identity: options.identity,
-                          timing: $0, logger: logger)
+            LeaderElector(
+                client: client, namespace: options.namespace, name: "herald-controller", identity: options.identity,
+                timing: $0, logger: logger)
         }
         await withDiscardingTaskGroup { group in
             group.addTask { await self.services.run() }
@@ -147,12 +153,14 @@ public actor AllocationController: ServiceLifecycle.Service {
                 await self.writeLoop()
                 self.writesDrainedContinuation.finish()
             }
-            group.addTask { await self.forward(self.services.events) { .service($0) } }
+            group.addTask { await self.forward(self.services.events) { .service($0.serviceKey) } }
             group.addTask { await self.forward(self.pools.events) { _ in .pools } }
-            group.addTask { await self.forward(self.namespaces.events) { .namespace($0) } }
+            group.addTask { await self.forward(self.namespaces.events) { .namespace($0.key) } }
             if let elector {
                 group.addTask { await elector.run() }
-                group.addTask { for await leading in elector.leadership { self.workContinuation.yield(.leadership(leading)) } }
+                group.addTask {
+                    for await leading in elector.leadership { self.workContinuation.yield(.leadership(leading)) }
+                }
             } else {
                 workContinuation.yield(.leadership(true))
             }
@@ -164,12 +172,7 @@ public actor AllocationController: ServiceLifecycle.Service {
             // Shutting down: let the writes already queued finish (bounded), then stop every loop; the elector
             // releases its Lease on the way out, after the last write of this leader.
             writeContinuation.finish()
-            await withTaskGroup(of: Void.self) { wait in
-                wait.addTask { for await _ in self.writesDrained {} }
-                wait.addTask { try? await Task.sleep(for: Self.drainLimit) }
-                await wait.next()
-                wait.cancelAll()
-            }
+            _ = await withTimeLimit(Self.drainLimit) { for await _ in self.writesDrained {} }
             group.cancelAll()
         }
     }
@@ -181,11 +184,14 @@ public actor AllocationController: ServiceLifecycle.Service {
         }
     }
 
-    /// Turns an informer's events into work: the object's key, or `.synced`.
-    private nonisolated func forward<R: KubeResource>(_ stream: AsyncStream<InformerEvent<R>>, _ make: @escaping @Sendable (String) -> Work) async {
+    /// Turns an informer's events into work: what `make` says of the object, or `.synced`.
+    private nonisolated func forward<R: KubeResource>(
+        _ stream: AsyncStream<InformerEvent<R>>, _ make: @escaping @Sendable (R) -> Work
+    ) async {
         for await event in stream {
             switch event {
-            case .added(let object), .deleted(let object), .updated(_, let object): workContinuation.yield(make(object.key))
+            case .added(let object), .deleted(let object), .updated(_, let object):
+                workContinuation.yield(make(object))
             case .synced: workContinuation.yield(.synced)
             }
         }
@@ -207,7 +213,7 @@ public actor AllocationController: ServiceLifecycle.Service {
             ready = false
             if !leading {
                 // A follower writes nothing: what was waiting to be written is the next leader's to decide.
-                writesWaiting.removeAll()
+                writeQueue.dropWaiting()
                 pendingWrites.removeAll()
             }
             if leading { await resyncIfReady() }
@@ -238,7 +244,9 @@ public actor AllocationController: ServiceLifecycle.Service {
             await applyPoolChange()
         case .namespace(let name):
             guard ready else { return }
-            for key in await services.objects.keys.sorted() where key.hasPrefix(name + "/") { await reconcile(key) }
+            for key in await services.objects.values.map(\.serviceKey).sorted() where key.namespace == name {
+                await reconcile(key)
+            }
         case .service(let key):
             guard ready else { return }
             await reconcile(key)
@@ -252,7 +260,9 @@ public actor AllocationController: ServiceLifecycle.Service {
             await reconcileAll()
             let caught = metrics.allocationsCount - before
             if caught > 0 {
-                logger.warning("a periodic resync assigned Services that no event had brought", metadata: ["services": "\(caught)"])
+                logger.warning(
+                    "a periodic resync assigned Services that no event had brought", metadata: ["services": "\(caught)"]
+                )
             }
         case .retry:
             guard ready, !pendingWrites.isEmpty else { return }
@@ -289,20 +299,25 @@ public actor AllocationController: ServiceLifecycle.Service {
         let all = await services.objects
         var held: [Allocator.HeldAddresses] = []
         for service in all.values where builder.serves(service) && !service.ingressIPs.isEmpty {
-            guard let request = try? builder.request(for: service, namespaceLabels: await namespaceLabels(service)) else { continue }
+            guard let request = try? builder.request(for: service, namespaceLabels: await namespaceLabels(service))
+            else { continue }
             let ips = service.ingressIPs.compactMap { try? IPAddress(parsing: $0) }
             held.append(Allocator.HeldAddresses(request: request, ips: ips))
         }
         let failures = allocator.rebuild(from: held)
-        logger.notice("rebuilt assignments from Service status", metadata: [
-            "kept": "\(allocator.assignments.count)", "conflicts": "\(failures.count)",
-        ])
+        logger.notice(
+            "rebuilt assignments from Service status",
+            metadata: [
+                "kept": "\(allocator.assignments.count)", "conflicts": "\(failures.count)",
+            ])
         ready = true
         await reconcileAll()
     }
 
     private func cachesSynced() async -> Bool {
-        let (services, pools, namespaces) = (await self.services.hasSynced, await self.pools.hasSynced, await self.namespaces.hasSynced)
+        let (services, pools, namespaces) = (
+            await self.services.hasSynced, await self.pools.hasSynced, await self.namespaces.hasSynced
+        )
         return services && pools && namespaces
     }
 
@@ -324,19 +339,27 @@ public actor AllocationController: ServiceLifecycle.Service {
         for error in result.errors {
             if let object = byName[error.pool] { reportPool(object, error.description) }
         }
-        for warning in result.warnings { logger.warning("pool warning", metadata: ["pool": "\(warning.pool)", "detail": "\(warning.detail)"]) }
+        for warning in result.warnings {
+            logger.warning("pool warning", metadata: ["pool": "\(warning.pool)", "detail": "\(warning.detail)"])
+        }
         if result.pools.isEmpty != unconfigured {
             unconfigured = result.pools.isEmpty
             if unconfigured {
-                logger.warning("no valid IPAddressPool: every Service keeps the IPs it shows, none is assigned until a valid pool exists",
-                               metadata: ["namespace": "\(options.namespace)", "pools": "\(objects.count)"])
+                logger.warning(
+                    """
+                    no valid IPAddressPool: every Service keeps the IPs it shows, \
+                    none is assigned until a valid pool exists
+                    """,
+                    metadata: ["namespace": "\(options.namespace)", "pools": "\(objects.count)"])
             } else {
                 logger.notice("valid IPAddressPools again", metadata: ["pools": "\(result.pools.count)"])
             }
         }
         let dropped = allocator.updatePools(result.pools)
         for (service, failure) in dropped {
-            logger.notice("assignment no longer valid after a pool change", metadata: ["service": "\(service)", "reason": "\(failure)"])
+            logger.notice(
+                "assignment no longer valid after a pool change",
+                metadata: ["service": "\(service)", "reason": "\(failure)"])
         }
     }
 
@@ -349,7 +372,7 @@ public actor AllocationController: ServiceLifecycle.Service {
     }
 
     private func reconcileAll() async {
-        let keys = Set(await services.objects.keys).union(allocator.assignments.map(\.service.description))
+        let keys = Set(await services.objects.values.map(\.serviceKey)).union(allocator.assignments.map(\.service))
         for key in keys.sorted() { await reconcile(key) }
     }
 
@@ -359,13 +382,10 @@ public actor AllocationController: ServiceLifecycle.Service {
 
     // MARK: One Service
 
-    private func reconcile(_ key: String) async {
-        let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
-        guard parts.count == 2 else { return }
-        let serviceKey = ServiceKey(namespace: parts[0], name: parts[1])
-        guard let service = await services.object(forKey: key) else {
+    private func reconcile(_ key: ServiceKey) async {
+        guard let service = await services.object(forKey: key.description) else {
             reportedFailures[key] = nil
-            if let released = allocator.release(serviceKey) {
+            if let released = allocator.release(key) {
                 logger.info("released", metadata: ["service": "\(key)", "ips": "\(released.ips)"])
                 queueReleased()
             }
@@ -381,7 +401,7 @@ public actor AllocationController: ServiceLifecycle.Service {
             reportedFailures[key] = nil
             let ourClass = service.spec?.loadBalancerClass == builder.loadBalancerClass
             let annotated = service.metadata.annotations?[Annotations.allocatedFromPool] != nil
-            let released = allocator.release(serviceKey) != nil
+            let released = allocator.release(key) != nil
             if released { queueReleased() }
             if released || (annotated && ourClass) {
                 clear(service, reason: "the Service is no longer a LoadBalancer of this class")
@@ -392,19 +412,19 @@ public actor AllocationController: ServiceLifecycle.Service {
         do {
             request = try builder.request(for: service, namespaceLabels: await namespaceLabels(service))
         } catch {
-            fail(service, serviceKey, error)
+            fail(service, key, error)
             return
         }
         let assignment: Assignment
-        let previous = allocator.assignment(for: serviceKey)
+        let previous = allocator.assignment(for: key)
         do {
             assignment = try allocator.assign(request)
             if previous?.ips != assignment.ips { metrics.allocated() }
         } catch {
-            fail(service, serviceKey, error)
+            fail(service, key, error)
             return
         }
-        reportedFailures[service.key] = nil
+        reportedFailures[key] = nil
         publish(assignment, on: service)
     }
 
@@ -415,42 +435,38 @@ public actor AllocationController: ServiceLifecycle.Service {
         // that keeps its IPs is no failure to report (an uninstall would raise one per Service).
         if unconfigured, !service.ingressIPs.isEmpty { return }
         let identity = "\(service.metadata.resourceVersion ?? "")|\(failure.message)"
-        if reportedFailures[service.key] != identity {
-            reportedFailures[service.key] = identity
+        if reportedFailures[key] != identity {
+            reportedFailures[key] = identity
             metrics.allocationFailures.increment()
             logger.warning("allocation failed", metadata: ["service": "\(key)", "reason": "\(failure)"])
-            events.post(.warning, reason: "AllocationFailed", message: "Failed to allocate IP for \"\(key)\": \(failure.message)",
-                                about: service.reference)
+            events.post(
+                .warning, reason: "AllocationFailed",
+                message: "Failed to allocate IP for \"\(key)\": \(failure.message)",
+                about: service.reference)
         }
         if held != nil || !service.ingressIPs.isEmpty { clear(service, reason: failure.message) }
     }
 
     // MARK: Writing
 
-    /// Writes to the API go through here: up to `maxConcurrentWrites` at once (a burst of Services is not
-    /// written one round trip after another), one at a time per Service and in order, and a newer write for a
-    /// Service replaces one still waiting.
+    /// Writes to the API go through here (`StatusWriteQueue`): up to `maxConcurrentWrites` at once (a burst of
+    /// Services is not written one round trip after another), one at a time per Service and in order, and a
+    /// newer write for a Service replaces one still waiting.
     /// - Parameter target: what the write makes the Service show; a second write for the same target while the
     ///   first is still queued or running is dropped (each write's own watch event would otherwise ask for it
     ///   again before the status it writes is seen).
-    private func enqueueWrite(_ key: String, target: String, _ send: @escaping @Sendable () async -> Bool) {
+    private func enqueueWrite(
+        _ service: ServiceKey, target: WriteTarget, _ send: @escaping @Sendable () async -> Bool
+    ) {
+        guard leading else { return }
         let term = leadershipTerm
-        // The term is part of the target: a write queued under an earlier leadership (which will not be sent)
-        // must not stand in for the same write of this one.
-        let target = "\(term)|\(target)"
-        guard leading, writeTargets[key] != target else { return }
-        let busy = writeTargets[key] != nil
         // Checked when the write's turn comes: leadership may have moved on while it waited.
-        let write: @Sendable () async -> Bool? = { [weak self] in
+        let write: Write = { [weak self] in
             guard let self, await self.isLeader(term: term) else { return nil }
             return await send()
         }
-        writeTargets[key] = target
-        if busy {
-            writesWaiting[key] = write
-        } else {
-            writeContinuation.yield((key, write))
-        }
+        let item = StatusWriteQueue.Item(service: service, term: term, target: target, write: write)
+        if let start = writeQueue.enqueue(item) { writeContinuation.yield(start) }
     }
 
     private func queueReleased() {
@@ -462,33 +478,29 @@ public actor AllocationController: ServiceLifecycle.Service {
     private func isLeader(term: Int) -> Bool { leading && leadershipTerm == term }
 
     /// - Parameter succeeded: nil when the write was not sent (no longer the leader).
-    private func finishedWrite(_ key: String, succeeded: Bool?) {
+    private func finishedWrite(_ service: ServiceKey, succeeded: Bool?) {
         switch succeeded {
         case true?: metrics.writesSucceeded.increment()
         case false?:
             metrics.writesFailed.increment()
-            pendingWrites.insert(key)
+            pendingWrites.insert(service)
         case nil: break
         }
-        if let next = writesWaiting.removeValue(forKey: key) {
-            writeContinuation.yield((key, next))
-        } else {
-            writeTargets[key] = nil
-        }
+        if let next = writeQueue.finished(service) { writeContinuation.yield(next) }
     }
 
     private nonisolated func writeLoop() async {
         await withTaskGroup(of: Void.self) { group in
             var running = 0
-            for await (key, write) in writes {
+            for await item in writes {
                 if running >= Self.maxConcurrentWrites {
                     await group.next()
                     running -= 1
                 }
                 running += 1
                 group.addTask {
-                    let succeeded = await write()
-                    await self.finishedWrite(key, succeeded: succeeded)
+                    let succeeded = await item.write()
+                    await self.finishedWrite(item.service, succeeded: succeeded)
                 }
             }
         }
@@ -502,26 +514,33 @@ public actor AllocationController: ServiceLifecycle.Service {
         guard needsAnnotation || needsStatus else { return }
         let (client, events, logger) = (self.client, self.events, self.logger)
         let namespace = service.metadata.namespace, name = service.metadata.name ?? "", reference = service.reference
-        enqueueWrite(service.key, target: "\(assignment.pool)|\(ips)") {
+        enqueueWrite(service.serviceKey, target: .assigned(pool: assignment.pool, ips: ips)) {
             do throws(KubeError) {
                 if needsAnnotation {
-                    _ = try await client.mergePatch(KubernetesService.self, namespace: namespace, name: name,
-                                                    patch: ["metadata": ["annotations": [Annotations.allocatedFromPool: .string(assignment.pool)]]])
+                    _ = try await client.mergePatch(
+                        KubernetesService.self, namespace: namespace, name: name,
+                        patch: ["metadata": ["annotations": [Annotations.allocatedFromPool: .string(assignment.pool)]]])
                 }
                 if needsStatus {
                     let ingress = JSONValue.array(ips.map { ["ip": .string($0)] })
-                    _ = try await client.mergePatch(KubernetesService.self, namespace: namespace, name: name,
-                                                    patch: ["status": ["loadBalancer": ["ingress": ingress]]], subresource: "status")
-                    logger.info("assigned", metadata: ["service": "\(assignment.service)", "ips": "\(ips)", "pool": "\(assignment.pool)"])
-                    await events.record(.normal, reason: "IPAllocated", message: "Assigned IP \(ips) from pool \"\(assignment.pool)\"",
-                                        about: reference)
+                    _ = try await client.mergePatch(
+                        KubernetesService.self, namespace: namespace, name: name,
+                        patch: ["status": ["loadBalancer": ["ingress": ingress]]], subresource: "status")
+                    logger.info(
+                        "assigned",
+                        metadata: ["service": "\(assignment.service)", "ips": "\(ips)", "pool": "\(assignment.pool)"])
+                    await events.record(
+                        .normal, reason: "IPAllocated", message: "Assigned IP \(ips) from pool \"\(assignment.pool)\"",
+                        about: reference)
                 }
                 return true
             } catch let error where error.code == .notFound {
                 return true  // deleted meanwhile: the informer's delete event releases it
             } catch {
                 // The apiserver went away or refused: the allocation stays in memory and the write is retried.
-                logger.warning("could not write the assignment; retrying", metadata: ["service": "\(assignment.service)", "error": "\(error)"])
+                logger.warning(
+                    "could not write the assignment; retrying",
+                    metadata: ["service": "\(assignment.service)", "error": "\(error)"])
                 return false
             }
         }
@@ -530,24 +549,30 @@ public actor AllocationController: ServiceLifecycle.Service {
     private func clear(_ service: KubernetesService, reason: String) {
         let (client, events, logger) = (self.client, self.events, self.logger)
         let namespace = service.metadata.namespace, name = service.metadata.name ?? "", reference = service.reference
-        let hasStatus = !service.ingressIPs.isEmpty, hasAnnotation = service.metadata.annotations?[Annotations.allocatedFromPool] != nil
-        let key = service.key
-        enqueueWrite(key, target: "cleared") {
+        let hasStatus = !service.ingressIPs.isEmpty,
+            hasAnnotation = service.metadata.annotations?[Annotations.allocatedFromPool] != nil
+        let key = service.serviceKey
+        enqueueWrite(key, target: .cleared) {
             do throws(KubeError) {
                 if hasStatus {
-                    _ = try await client.mergePatch(KubernetesService.self, namespace: namespace, name: name,
-                                                    patch: ["status": ["loadBalancer": ["ingress": nil]]], subresource: "status")
+                    _ = try await client.mergePatch(
+                        KubernetesService.self, namespace: namespace, name: name,
+                        patch: ["status": ["loadBalancer": ["ingress": nil]]], subresource: "status")
                 }
                 if hasAnnotation {
-                    _ = try await client.mergePatch(KubernetesService.self, namespace: namespace, name: name,
-                                                    patch: ["metadata": ["annotations": [Annotations.allocatedFromPool: nil]]])
+                    _ = try await client.mergePatch(
+                        KubernetesService.self, namespace: namespace, name: name,
+                        patch: ["metadata": ["annotations": [Annotations.allocatedFromPool: nil]]])
                 }
-                await events.record(.normal, reason: "ClearAssignment", message: "Cleared the IP assignment: \(reason)", about: reference)
+                await events.record(
+                    .normal, reason: "ClearAssignment", message: "Cleared the IP assignment: \(reason)",
+                    about: reference)
                 return true
             } catch let error where error.code == .notFound {
                 return true
             } catch {
-                logger.warning("could not clear the assignment; retrying", metadata: ["service": "\(key)", "error": "\(error)"])
+                logger.warning(
+                    "could not clear the assignment; retrying", metadata: ["service": "\(key)", "error": "\(error)"])
                 return false
             }
         }

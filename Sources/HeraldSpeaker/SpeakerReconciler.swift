@@ -35,9 +35,11 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         /// yielding node probes for it every `--conflict-probe-interval`, and each answer is a claim).
         public var yieldHold: Duration
 
-        public init(nodeName: String, namespace: String = "herald-system", loadBalancerClass: String? = nil,
-                    joinGrace: Duration = .seconds(3), handoverDelay: Duration = .seconds(1),
-                    yieldHold: Duration = .seconds(3)) {
+        public init(
+            nodeName: String, namespace: String = "herald-system", loadBalancerClass: String? = nil,
+            joinGrace: Duration = .seconds(3), handoverDelay: Duration = .seconds(1),
+            yieldHold: Duration = .seconds(3)
+        ) {
             self.nodeName = nodeName
             self.namespace = namespace
             self.loadBalancerClass = loadBalancerClass
@@ -82,9 +84,11 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
     static let cachesCheck = "caches"
     static let membershipCheck = "membership"
 
-    public init(client: any KubeClient, membership: any MembershipView, announcer: any AddressAnnouncer, options: Options,
-                logger: Logger, readiness: Readiness = Readiness(), metricsFactory: any MetricsFactory = MetricsSystem.factory,
-                clock: ElapsedClock = .continuous) {
+    public init(
+        client: any KubeClient, membership: any MembershipView, announcer: any AddressAnnouncer, options: Options,
+        logger: Logger, readiness: Readiness = Readiness(), metricsFactory: any MetricsFactory = MetricsSystem.factory,
+        clock: ElapsedClock = .continuous
+    ) {
         self.client = client
         self.membership = membership
         self.announcer = announcer
@@ -94,11 +98,13 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         logger[metadataKey: "node"] = "\(options.nodeName)"
         self.logger = logger
         self.readiness = readiness
-        readiness.fail(Self.cachesCheck, reason: "Services, EndpointSlices, Nodes, pools and L2Advertisements not listed yet")
+        readiness.fail(
+            Self.cachesCheck, reason: "Services, EndpointSlices, Nodes, pools and L2Advertisements not listed yet")
         readiness.fail(Self.membershipCheck, reason: "no other speaker seen yet")
         metrics = SpeakerMetrics(factory: metricsFactory)
         events = EventRecorder(client: client, component: "herald-speaker", logger: logger)
-        statuses = ServiceStatusPublisher(client: client, namespace: options.namespace, nodeName: options.nodeName, logger: logger)
+        statuses = ServiceStatusPublisher(
+            client: client, namespace: options.namespace, nodeName: options.nodeName, logger: logger)
         services = Informer(client: client, logger: logger)
         pools = Informer(client: client, namespace: options.namespace, logger: logger)
         advertisements = Informer(client: client, namespace: options.namespace, logger: logger)
@@ -172,8 +178,9 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
                 }
                 return type
             } catch {
-                logger.warning("cannot ask the server which EndpointSlice version it serves; retrying",
-                               metadata: ["error": "\(error)", "retry_in": "\(delay)"])
+                logger.warning(
+                    "cannot ask the server which EndpointSlice version it serves; retrying",
+                    metadata: ["error": "\(error)", "retry_in": "\(delay)"])
                 let wait = delay
                 await cancelWhenGracefulShutdown { try? await Task.sleep(for: wait) }
                 delay = min(delay * 2, .seconds(8))
@@ -199,15 +206,19 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
     private func pass() async {
         guard let slices else { return }
         guard await services.hasSynced, await pools.hasSynced, await advertisements.hasSynced, await nodes.hasSynced,
-              await slices.hasSynced else { return }
-        let members = SpeakerStateMachine.Members(live: await membership.liveNames(), macs: await membership.macs(),
-                                                  departed: await membership.departedNames())
+            await slices.hasSynced
+        else { return }
+        let members = SpeakerStateMachine.Members(
+            live: await membership.liveNames(), macs: await membership.macs(),
+            departed: await membership.departedNames())
         let services = await services.objects.values
-        let view = SpeakerView(services: services, endpointSlices: await slices.objects.values,
-                               pools: await pools.objects.values, advertisements: await advertisements.objects.values,
-                               nodes: await nodes.objects.values, members: [], loadBalancerClass: options.loadBalancerClass)
-        let configuration = SpeakerStateMachine.Configuration(inputs: view.inputs, problems: view.problems,
-                                                              services: Set(services.map(\.serviceKey)))
+        let view = SpeakerView(
+            services: services, endpointSlices: await slices.objects.values,
+            pools: await pools.objects.values, advertisements: await advertisements.objects.values,
+            nodes: await nodes.objects.values, members: [], loadBalancerClass: options.loadBalancerClass)
+        let configuration = SpeakerStateMachine.Configuration(
+            inputs: view.inputs, problems: view.problems,
+            services: Set(services.map(\.serviceKey)))
         feed(.observed(configuration, members))
     }
 
@@ -236,10 +247,13 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         guard deadline != timer?.deadline else { return }
         timer?.task.cancel()
         timer = deadline.map { deadline in
-            (deadline, Task { [clock] in
-                guard (try? await clock.sleep(until: deadline)) != nil else { return }
-                self.deadlineReached()
-            })
+            (
+                deadline,
+                Task { [clock] in
+                    guard (try? await clock.sleep(until: deadline)) != nil else { return }
+                    self.deadlineReached()
+                }
+            )
         }
     }
 
@@ -255,8 +269,9 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         case .post(let notice):
             for key in notice.services {
                 guard let object = await services.object(forKey: key.description) else { continue }
-                events.post(notice.kind == .warning ? .warning : .normal, reason: notice.reason, message: notice.message,
-                            about: object.reference)
+                events.post(
+                    notice.kind == .warning ? .warning : .normal, reason: notice.reason, message: notice.message,
+                    about: object.reference)
             }
         case .publishStatuses(let update):
             await statuses.publish(update.entries, liveNodes: update.liveNodes, services: update.services)
@@ -265,7 +280,7 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
             // successors delete them then, as they would a crashed node's).
             await statuses.publish([:], liveNodes: [], services: nil)
             let statuses = self.statuses
-            await firstToFinish(.seconds(2)) { _ = await statuses.converge() }
+            _ = await withTimeLimit(.seconds(2)) { _ = await statuses.converge() }
         case .log(let line):
             let metadata = line.metadata.mapValues { Logger.MetadataValue.string($0) }
             logger.log(level: line.level.logLevel, "\(line.message)", metadata: metadata)

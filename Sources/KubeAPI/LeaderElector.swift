@@ -1,3 +1,4 @@
+import ElapsedTime
 import Foundation
 public import Logging
 
@@ -11,7 +12,10 @@ public actor LeaderElector {
         public var renewDeadline: Duration
         public var retryPeriod: Duration
 
-        public init(leaseDuration: Duration = .seconds(15), renewDeadline: Duration = .seconds(10), retryPeriod: Duration = .seconds(2)) {
+        public init(
+            leaseDuration: Duration = .seconds(15), renewDeadline: Duration = .seconds(10),
+            retryPeriod: Duration = .seconds(2)
+        ) {
             self.leaseDuration = leaseDuration
             self.renewDeadline = renewDeadline
             self.retryPeriod = retryPeriod
@@ -32,7 +36,10 @@ public actor LeaderElector {
     private var observedAt = ContinuousClock.now
     private var lastRenewal = ContinuousClock.now
 
-    public init(client: any KubeClient, namespace: String, name: String, identity: String, timing: Timing = Timing(), logger: Logger) {
+    public init(
+        client: any KubeClient, namespace: String, name: String, identity: String, timing: Timing = Timing(),
+        logger: Logger
+    ) {
         self.client = client
         self.namespace = namespace
         self.name = name
@@ -47,14 +54,18 @@ public actor LeaderElector {
         while !Task.isCancelled {
             // A leader's attempt must end by its renew deadline: a request hanging on a dead connection must not
             // keep it leading past the moment another candidate may take the Lease over.
-            let limit = isLeader ? max(timing.renewDeadline - (ContinuousClock.now - lastRenewal), .milliseconds(1)) : timing.leaseDuration
+            let limit =
+                isLeader
+                ? max(timing.renewDeadline - (ContinuousClock.now - lastRenewal), .milliseconds(1))
+                : timing.leaseDuration
             let acquired = await withTimeLimit(limit) { await self.tryAcquireOrRenew() } ?? false
             let now = ContinuousClock.now
             if acquired {
                 lastRenewal = now
                 if !isLeader { setLeader(true) }
             } else if isLeader && now - lastRenewal > timing.renewDeadline {
-                logger.warning("could not renew the lease in time; stepping down", metadata: ["lease": "\(namespace)/\(name)"])
+                logger.warning(
+                    "could not renew the lease in time; stepping down", metadata: ["lease": "\(namespace)/\(name)"])
                 setLeader(false)
             }
             try? await Task.sleep(for: timing.retryPeriod)
@@ -67,7 +78,9 @@ public actor LeaderElector {
 
     private func setLeader(_ leading: Bool) {
         isLeader = leading
-        logger.notice(leading ? "became the leader" : "lost the leadership", metadata: ["lease": "\(namespace)/\(name)", "identity": "\(identity)"])
+        logger.notice(
+            leading ? "became the leader" : "lost the leadership",
+            metadata: ["lease": "\(namespace)/\(name)", "identity": "\(identity)"])
         continuation.yield(leading)
     }
 
@@ -78,8 +91,11 @@ public actor LeaderElector {
         do {
             lease = try await client.get(Lease.self, namespace: namespace, name: name)
         } catch let error where error.code == .notFound {
-            let fresh = Lease(metadata: ObjectMeta(name: name, namespace: namespace),
-                              spec: Lease.Spec(holderIdentity: identity, leaseDurationSeconds: seconds, acquireTime: now, renewTime: now, leaseTransitions: 0))
+            let fresh = Lease(
+                metadata: ObjectMeta(name: name, namespace: namespace),
+                spec: Lease.Spec(
+                    holderIdentity: identity, leaseDurationSeconds: seconds, acquireTime: now, renewTime: now,
+                    leaseTransitions: 0))
             do {
                 _ = try await client.create(fresh)
                 observe(fresh.spec)
@@ -116,19 +132,6 @@ public actor LeaderElector {
         }
     }
 
-    /// `body`'s result, or nil (and `body` cancelled) once `limit` has passed.
-    private nonisolated func withTimeLimit<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async -> T) async -> T? {
-        await withTaskGroup(of: T?.self) { group in
-            group.addTask { await body() }
-            group.addTask {
-                try? await Task.sleep(for: limit)
-                return nil
-            }
-            defer { group.cancelAll() }
-            return await group.next() ?? nil
-        }
-    }
-
     private func observe(_ spec: Lease.Spec?) {
         observed = spec
         observedAt = .now
@@ -139,7 +142,8 @@ public actor LeaderElector {
         guard isLeader else { return }
         setLeader(false)
         guard var lease = try? await client.get(Lease.self, namespace: namespace, name: name),
-              lease.spec?.holderIdentity == identity else { return }
+            lease.spec?.holderIdentity == identity
+        else { return }
         lease.spec?.holderIdentity = ""
         lease.spec?.leaseDurationSeconds = 1
         lease.spec?.renewTime = Timestamps.microTime()

@@ -1,24 +1,25 @@
 import ArgumentParser
-#if canImport(Glibc)
-import Glibc
-#endif
 import HeraldCommandSupport
 import HeraldController
 import KubeAPI
 import Logging
 import Metrics
 import OperationsEndpoint
-import ReadinessChecks
 import Prometheus
+import ReadinessChecks
 import ServiceLifecycle
-import UnixSignals
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `herald-controller`: allocates external IPs for LoadBalancer Services from IPAddressPools.
 @main
 struct HeraldControllerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "herald-controller",
-        abstract: "Give LoadBalancer Services external IPs from MetalLB IPAddressPools and write them into their status.",
+        abstract:
+            "Give LoadBalancer Services external IPs from MetalLB IPAddressPools and write them into their status.",
         discussion: """
             Defaults fit the Deployment: in-cluster configuration (the pod's service account), pools in the \
             pod's namespace (POD_NAMESPACE, else herald-system), leader election on the Lease herald-controller \
@@ -34,13 +35,16 @@ struct HeraldControllerCommand: AsyncParsableCommand {
     @Option(help: "This replica's identity in leader election (default: the host name, i.e. the pod name).")
     var identity: String?
 
-    @Option(help: "Serve /metrics, /healthz and /readyz here: HOST:PORT, [IPv6]:PORT, :PORT (every address) or 0 (off).")
+    @Option(
+        help: "Serve /metrics, /healthz and /readyz here: HOST:PORT, [IPv6]:PORT, :PORT (every address) or 0 (off).")
     var metricsBindAddress: String = ":7472"
 
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
-        do { _ = try BindAddress.parse(metricsBindAddress) } catch { throw ValidationError("--metrics-bind-address: \(error)") }
+        do { _ = try BindAddress.parse(metricsBindAddress) } catch {
+            throw ValidationError("--metrics-bind-address: \(error)")
+        }
     }
 
     func run() async throws {
@@ -51,18 +55,24 @@ struct HeraldControllerCommand: AsyncParsableCommand {
         let readiness = Readiness()
         let controller = AllocationController(
             client: client,
-            options: .init(namespace: kubernetes.namespace, loadBalancerClass: kubernetes.lbClass,
-                           leaderElection: leaderElect ? LeaderElector.Timing() : nil, identity: identity ?? hostName()),
+            options: .init(
+                namespace: kubernetes.namespace, loadBalancerClass: kubernetes.lbClass,
+                leaderElection: leaderElect ? LeaderElector.Timing() : nil, identity: identity ?? hostName()),
             logger: logger, readiness: readiness)
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: controller)]
         if let address = try BindAddress.parse(metricsBindAddress) {
-            services.append(.init(service: OperationsServer(address: address, registry: registry, readiness: readiness, logger: logger)))
+            services.append(
+                .init(
+                    service: OperationsServer(
+                        address: address, registry: registry, readiness: readiness, logger: logger)))
         }
-        logger.notice("starting", metadata: ["server": "\(config.server)", "namespace": "\(kubernetes.namespace)", "class": "\(kubernetes.lbClass ?? "(default)")"])
-        var configuration = ServiceGroupConfiguration(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        configuration.maximumGracefulShutdownDuration = ShutdownBound.graceful
-        let group = ServiceGroup(configuration: configuration)
-        try await group.run()
+        logger.notice(
+            "starting",
+            metadata: [
+                "server": "\(config.server)", "namespace": "\(kubernetes.namespace)",
+                "class": "\(kubernetes.lbClass ?? "(default)")",
+            ])
+        try await runUntilSignalled(services, logger: logger)
         await client.shutdown()
     }
 }

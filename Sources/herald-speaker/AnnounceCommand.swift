@@ -5,7 +5,6 @@ import L2Announcer
 import Logging
 import Metrics
 import ServiceLifecycle
-import UnixSignals
 
 /// `herald-speaker announce --interface IF --ip IP [--ip IP …]`: answer for the addresses, announce them at
 /// start, stop answering on SIGTERM or SIGINT.
@@ -36,7 +35,8 @@ struct AnnounceCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = logging.bootstrap(label: "herald-speaker")
         let announcer = try layerTwo.makeAnnouncer(logger: logger)
-        let desired = Dictionary(uniqueKeysWithValues: try Set(ips.map { try IPAddress(parsing: $0) }).map { ($0, Set<String>?.none) })
+        let desired = Dictionary(
+            uniqueKeysWithValues: try Set(ips.map { try IPAddress(parsing: $0) }).map { ($0, Set<String>?.none) })
         let failures = await announcer.apply(desired)
         if let (ip, why) = failures.sorted(by: { $0.key < $1.key }).first {
             // Leave nothing behind (multicast groups, proxy entries) when one address cannot be announced.
@@ -44,9 +44,7 @@ struct AnnounceCommand: AsyncParsableCommand {
             throw StartupError("cannot announce \(ip): \(why)")
         }
         logger.notice("ready", metadata: ["interfaces": "\(announcer.interfaceNames)", "ips": "\(ips)"])
-        let group = ServiceGroup(configuration: .init(services: [.init(service: announcer)],
-                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        try await runUntilSignalled([.init(service: announcer)], logger: logger)
         logger.notice("stopped")
     }
 }

@@ -6,7 +6,6 @@ import HeraldCommandSupport
 import Logging
 import Metrics
 import ServiceLifecycle
-import UnixSignals
 
 /// `herald-speaker gossip`: membership alone, without Kubernetes or Layer 2 — one member of the gossip cluster
 /// that prints every membership change it sees as a JSON line. The real-socket tests and benchmarks run a few
@@ -39,13 +38,17 @@ struct GossipCommand: AsyncParsableCommand {
 
     func validate() throws {
         do { _ = try GossipAddress(parsing: bind) } catch { throw ValidationError("--bind \(error)") }
-        if let advertise { do { _ = try GossipAddress(parsing: advertise) } catch { throw ValidationError("--advertise \(error)") } }
+        if let advertise {
+            do { _ = try GossipAddress(parsing: advertise) } catch { throw ValidationError("--advertise \(error)") }
+        }
     }
 
     func run() async throws {
         let logger = logging.bootstrap(label: "herald-speaker")
         let keyring = try gossip.loadKeyring()
-        if keyring == nil { logger.warning("gossip is in plaintext (--insecure-gossip): anyone on the network can join or forge it") }
+        if keyring == nil {
+            logger.warning("gossip is in plaintext (--insecure-gossip): anyone on the network can join or forge it")
+        }
         let transport: NIOGossipTransport
         do {
             transport = try await NIOGossipTransport(binding: try GossipAddress(parsing: bind))
@@ -53,20 +56,23 @@ struct GossipCommand: AsyncParsableCommand {
             throw StartupError("cannot listen on \(bind): \(error)")
         }
         let options = GossipNode.Options(
-            name: name, advertiseAddress: try advertise.map { try GossipAddress(parsing: $0) }, metadata: ["node": name],
+            name: name, advertiseAddress: try advertise.map { try GossipAddress(parsing: $0) },
+            metadata: ["node": name],
             seeds: try gossip.seeds(), configuration: gossip.configuration, keyring: keyring)
         let node = GossipNode(options: options, transport: transport, logger: logger)
         print(#"{"ready": "\#(transport.localAddress)"}"#)
         flushStandardOutput()
         let printer = Task {
             for await member in node.changes {
-                print(#"{"time_ms": \#(wallClockMilliseconds()), "member": "\#(member.name)", "status": "\#(member.status)", "incarnation": \#(member.incarnation), "address": "\#(member.address)"}"#)
+                print(
+                    #"{"time_ms": \#(wallClockMilliseconds()), "member": "\#(member.name)", "#
+                        + #""status": "\#(member.status)", "incarnation": \#(member.incarnation), "#
+                        + #""address": "\#(member.address)"}"#
+                )
                 flushStandardOutput()
             }
         }
-        let group = ServiceGroup(configuration: .init(services: [.init(service: node)],
-                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        try await runUntilSignalled([.init(service: node)], logger: logger)
         await printer.value
     }
 }

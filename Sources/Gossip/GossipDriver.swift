@@ -155,7 +155,7 @@ public struct GossipDriver<Random: RandomNumberGenerator & Sendable>: Sendable {
     /// Until some other member is known, (re)sends the join to the seeds with a backoff up to 30 s: a speaker
     /// that starts before its peers finds them when they come.
     private mutating func joinIfAlone(now: Duration) -> [Output] {
-        guard !options.seeds.isEmpty, now >= nextJoinAt, membership.members.count == 1 else { return [] }
+        guard !options.seeds.isEmpty, now >= nextJoinAt, membership.knownCount == 1 else { return [] }
         let again: [Output] = nextJoinAt > .zero ? [.rejoining(seeds: options.seeds)] : []
         nextJoinAt = now + joinBackoff
         joinBackoff = min(joinBackoff * 2, .seconds(30))

@@ -93,6 +93,10 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
 
     public func member(named name: String) -> Member? { name == me.name ? me : others[name] }
 
+    /// Every member it knows of, itself included, in any state (counted without building the sorted list: the
+    /// driver asks on every tick).
+    public var knownCount: Int { others.count + 1 }
+
     /// Alive and suspect members, itself included (counted without building a list: it is on every message's path).
     public var liveCount: Int { others.values.reduce(1) { $0 + ($1.isLive ? 1 : 0) } }
 

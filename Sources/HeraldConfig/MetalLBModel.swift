@@ -92,3 +92,12 @@ public struct ResourceError: Error, Hashable, Sendable, CustomStringConvertible 
     public var description: String
     public init(_ description: String) { self.description = description }
 }
+
+extension Node {
+    /// What the planner reads of a Node.
+    public var nodeDescription: NodeDescription {
+        NodeDescription(
+            labels: metadata.labels ?? [:], networkUnavailable: hasCondition("NetworkUnavailable"),
+            outOfService: hasTaint(AnnouncementPlanner.outOfServiceTaint))
+    }
+}

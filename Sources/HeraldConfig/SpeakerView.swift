@@ -15,7 +15,7 @@ public struct SpeakerView: Sendable {
         nodes: some Collection<Node>, members: Set<String>, loadBalancerClass: String?
     ) {
         inputs.members = members
-        for node in nodes { inputs.nodes[node.metadata.name ?? ""] = node.metadata.labels ?? [:] }
+        for node in nodes { inputs.nodes[node.metadata.name ?? ""] = node.nodeDescription }
         mapPools(pools)
         for advertisement in advertisements.sorted(by: { $0.key < $1.key }) {
             do { inputs.advertisements.append(try advertisement.rule()) } catch { problems.append("\(error)") }

@@ -33,6 +33,11 @@ public struct LabCluster: Sendable {
 
     @discardableResult
     public func kubectl(_ arguments: String..., check: Bool = true) async throws -> CommandResult {
+        try await kubectl(arguments, check: check)
+    }
+
+    @discardableResult
+    public func kubectl(_ arguments: [String], check: Bool = true) async throws -> CommandResult {
         try await Command.run(["kubectl", "--kubeconfig", kubeconfig] + arguments, check: check)
     }
 
@@ -59,12 +64,14 @@ public struct LabCluster: Sendable {
     }
 
     /// Removes what lab tests made (labelled Services, every EndpointSlice the lab wrote, every pool and
-    /// L2Advertisement in any namespace), starts any stopped speaker, and waits until the lab has settled with
-    /// nothing announced.
+    /// L2Advertisement in any namespace, the out-of-service taint), starts any stopped speaker, and waits until
+    /// the lab has settled with nothing announced.
     public func reset() async throws {
         try await kubectl("delete", "svc", "-A", "-l", Self.testLabel, "--wait=true")
         try await kubectl("delete", "endpointslices", "-A", "-l", "lab.herald.dev/made-by=lab")
         try await kubectl("delete", "ipaddresspools,l2advertisements", "-A", "--all")
+        // A test that declared a node unfit and failed before it undid it.
+        try await kubectl("taint", "nodes", "--all", "node.kubernetes.io/out-of-service-", check: false)
         for node in nodes { try await lab("speaker", "start", node) }
         try await settle()
     }

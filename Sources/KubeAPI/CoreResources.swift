@@ -140,19 +140,64 @@ public struct Node: KubeResource {
         public var address: String
     }
 
+    public struct Taint: Codable, Sendable, Hashable {
+        public var key: String
+        public var value: String?
+        /// NoSchedule, PreferNoSchedule or NoExecute.
+        public var effect: String
+
+        public init(key: String, value: String? = nil, effect: String) {
+            self.key = key
+            self.value = value
+            self.effect = effect
+        }
+    }
+
+    public struct Spec: Codable, Sendable, Hashable {
+        public var taints: [Taint]?
+
+        public init(taints: [Taint]? = nil) { self.taints = taints }
+    }
+
+    /// One of the node's conditions (Ready, NetworkUnavailable, ...): `status` is "True", "False" or "Unknown".
+    public struct Condition: Codable, Sendable, Hashable {
+        public var type: String
+        public var status: String
+
+        public init(type: String, status: String) {
+            self.type = type
+            self.status = status
+        }
+    }
+
     public struct Status: Codable, Sendable, Hashable {
         public var addresses: [Address]?
+        public var conditions: [Condition]?
+
+        public init(addresses: [Address]? = nil, conditions: [Condition]? = nil) {
+            self.addresses = addresses
+            self.conditions = conditions
+        }
     }
 
     public var apiVersion: String? = "v1"
     public var kind: String? = "Node"
     public var metadata: ObjectMeta
+    public var spec: Spec?
     public var status: Status?
 
-    public init(metadata: ObjectMeta, status: Status? = nil) {
+    public init(metadata: ObjectMeta, spec: Spec? = nil, status: Status? = nil) {
         self.metadata = metadata
+        self.spec = spec
         self.status = status
     }
+
+    /// Whether the node has a condition of this type with status "True".
+    public func hasCondition(_ type: String) -> Bool {
+        status?.conditions?.contains { $0.type == type && $0.status == "True" } ?? false
+    }
+
+    public func hasTaint(_ key: String) -> Bool { spec?.taints?.contains { $0.key == key } ?? false }
 }
 
 /// `v1/Namespace`: its labels feed pools' `namespaceSelectors`.

@@ -390,7 +390,8 @@ struct ClusterTests {
         try await cluster.cluster("uninstall", limit: .seconds(200))
         let kinds = [
             ["namespace", "herald-system"],
-            ["crd", "ipaddresspools.metallb.io", "l2advertisements.metallb.io", "servicel2statuses.metallb.io"],
+            ["crd", "ipaddresspools.metallb.io", "l2advertisements.metallb.io", "servicel2statuses.metallb.io",
+             "configurationstates.metallb.io"],
             ["clusterrole", "herald:controller", "herald:speaker"],
             ["clusterrolebinding", "herald:controller", "herald:speaker"],
         ]

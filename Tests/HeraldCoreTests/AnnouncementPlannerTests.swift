@@ -9,13 +9,13 @@ import Testing
 
     static let web = F.pools(PoolSpec(name: "web", addresses: ["192.0.2.0/28", "2001:db8::/124"]),
                              PoolSpec(name: "quiet", addresses: ["198.51.100.0/28"]))
-    static let nodes: [String: [String: String]] = [
+    static let nodes: [String: NodeDescription] = [
         "node-a": ["zone": "a"], "node-b": ["zone": "b"], "node-c": ["zone": "a"], "node-d": ["zone": "b"],
     ]
     static let everyone: Set<String> = ["node-a", "node-b", "node-c", "node-d"]
 
     static func inputs(services: [AnnouncedService], advertisements: [L2AdvertisementRule] = [L2AdvertisementRule(name: "all", pools: ["web"])],
-                       nodes: [String: [String: String]] = nodes, members: Set<String> = everyone) -> AnnouncementInputs {
+                       nodes: [String: NodeDescription] = nodes, members: Set<String> = everyone) -> AnnouncementInputs {
         AnnouncementInputs(services: services, pools: web.map { PoolDescription(pool: $0, labels: ["tier": $0.name]) },
                            advertisements: advertisements, nodes: nodes, members: members)
     }
@@ -57,7 +57,7 @@ import Testing
 
     @Test func nodeSelectorsLabelsAndMembershipExcludeWithReasons() throws {
         var nodes = Self.nodes
-        nodes["node-d"]?[AnnouncementPlanner.excludeLabel] = ""
+        nodes["node-d"]?.labels[AnnouncementPlanner.excludeLabel] = ""
         let inputs = Self.inputs(services: [Self.service("s", ["192.0.2.10"])],
                                  advertisements: [L2AdvertisementRule(name: "zone-b", pools: ["web"], nodeSelectors: [LabelSelector(matchLabels: ["zone": "b"])]),
                                                   L2AdvertisementRule(name: "node-c", pools: ["web"], nodeSelectors: [LabelSelector(matchLabels: ["zone": "a"])],
@@ -69,6 +69,24 @@ import Testing
         let narrow = Self.inputs(services: [Self.service("s", ["192.0.2.10"])],
                                  advertisements: [L2AdvertisementRule(name: "zone-b", pools: ["web"], nodeSelectors: [LabelSelector(matchLabels: ["zone": "b"])])])
         #expect(try Self.decision(narrow, "192.0.2.10").excluded["node-a"] == .notSelected(advertisements: ["zone-b"]))
+    }
+
+    /// MetalLB's `speakersForPool` skips a node whose network is unavailable; a node declared out of service
+    /// (MetalLB #3116) is dead whatever its speaker says. Neither is a candidate, whatever selects it.
+    @Test func networkUnavailableAndOutOfServiceNodesAreNoCandidates() throws {
+        let ip = "192.0.2.10"
+        let natural = try #require(Self.decision(Self.inputs(services: [Self.service("s", [ip])]), ip).owner)
+        for (state, reason) in [
+            (NodeDescription(networkUnavailable: true), NodeExclusion.networkUnavailable),
+            (NodeDescription(outOfService: true), .outOfService),
+        ] {
+            var nodes = Self.nodes
+            nodes[natural] = state
+            let plan = try Self.decision(Self.inputs(services: [Self.service("s", [ip])], nodes: nodes), ip)
+            #expect(plan.excluded == [natural: reason])
+            #expect(plan.owner != nil && plan.owner != natural, "the next of the ranking takes it")
+            #expect(plan.ranking == ElectionRanking.rank(Self.everyone.subtracting([natural]), for: F.ip(ip)))
+        }
     }
 
     @Test func interfacesAreTheUnionOfTheOwnersAdvertisementsOrEveryInterface() throws {
@@ -107,7 +125,7 @@ import Testing
                                                  trafficPolicy: (seed >> 4) & 1 == 1 ? .local : .cluster, readyEndpointNodes: endpoints))
             }
             let members = Set(nodeNames.enumerated().filter { (shuffleSeed >> $0.offset) & 3 != 0 }.map(\.element))
-            let nodes = Dictionary(uniqueKeysWithValues: nodeNames.map { ($0, ["zone": "z\($0.count)"]) })
+            let nodes = Dictionary(uniqueKeysWithValues: nodeNames.map { ($0, NodeDescription(labels: ["zone": "z\($0.count)"])) })
             let inputs = AnnouncementInputs(services: services, pools: Self.web.map { PoolDescription(pool: $0) },
                                             advertisements: [L2AdvertisementRule(name: "all")], nodes: nodes, members: members)
             let plan = AnnouncementPlanner.plan(inputs)

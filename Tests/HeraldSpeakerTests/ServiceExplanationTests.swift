@@ -66,6 +66,25 @@ import Testing
         #expect(!text.contains("note:"), "the status agrees with the plan: \(text)")
     }
 
+    /// A Node object's condition and taint, as the API has them, reach the plan and `explain`'s reasons.
+    @Test func networkUnavailableAndOutOfServiceNodesAreExplained() throws {
+        var unavailable = Self.node("node-b")
+        unavailable.status = Node.Status(conditions: [
+            .init(type: "Ready", status: "True"), .init(type: "NetworkUnavailable", status: "True"),
+        ])
+        var dead = Self.node("node-c")
+        dead.spec = Node.Spec(taints: [.init(key: AnnouncementPlanner.outOfServiceTaint, value: "nodeshutdown", effect: "NoExecute")])
+        var fine = Self.node("node-d")
+        fine.status = Node.Status(conditions: [.init(type: "NetworkUnavailable", status: "False")])
+        let text = Self.explain(Self.service("shop"), slices: [Self.slice("shop", on: ["node-a"])],
+                                nodes: [Self.node("node-a"), unavailable, dead, fine],
+                                membership: Self.membership(["node-a", "node-b", "node-c", "node-d"]))
+        #expect(text.contains("node-b                  its NetworkUnavailable condition is True"), "\(text)")
+        #expect(text.contains("node-c                  tainted \(AnnouncementPlanner.outOfServiceTaint)"), "\(text)")
+        let ranking = ElectionRanking.rank(["node-a", "node-d"], for: try IPAddress(parsing: Self.ip))
+        #expect(text.contains("  owner:            \(ranking[0])"), "\(text)")
+    }
+
     @Test func saysWhyNobodyAnnouncesAndWhenTheStatusDisagrees() throws {
         let shop = Self.service("shop")
         let nodes = [Self.node("node-a"), Self.node("node-b")]

@@ -178,6 +178,39 @@ struct LabTests {
         try await lab.waitForOwner("203.0.113.220", nil, limit: .seconds(5))
     }
 
+    /// A node declared out of service (the taint of a non-graceful shutdown) or whose network is unavailable
+    /// (its NetworkUnavailable condition) gives its IPs to the next node, and takes them back when it is fit.
+    @Test func unfitNodesGiveTheirIPsAwayUntilTheyAreFit() async throws {
+        try await lab.reset()
+        let ip = try await serve("unfit", from: ["203.0.113.212/32"])
+        let owner = try #require(try await lab.owner(ip))
+        let unfit: [(make: [String], undo: [String])] = [
+            (["taint", "node", owner, "node.kubernetes.io/out-of-service=nodeshutdown:NoExecute"],
+             ["taint", "node", owner, "node.kubernetes.io/out-of-service-"]),
+            (["patch", "node", owner, "--subresource=status", "-p", Self.networkUnavailable("True")],
+             ["patch", "node", owner, "--subresource=status", "-p", Self.networkUnavailable("False")]),
+        ]
+        for state in unfit {
+            try await lab.kubectl(state.make)
+            do {
+                let next = try await waitFor("\(ip) answered by a node other than \(owner)", limit: .seconds(10), interval: .milliseconds(100)) {
+                    let now = try await lab.owner(ip)
+                    return (now != nil && now != owner ? now : nil, now ?? "nobody")
+                }
+                #expect(next != owner)
+            } catch {
+                _ = try? await lab.kubectl(state.undo)
+                throw error
+            }
+            try await lab.kubectl(state.undo)
+            try await lab.waitForOwner(ip, owner, limit: .seconds(10))
+        }
+    }
+
+    static func networkUnavailable(_ status: String) -> String {
+        #"{"status": {"conditions": [{"type": "NetworkUnavailable", "status": "\#(status)", "reason": "LabTest", "message": "set by a lab test"}]}}"#
+    }
+
     @Test func servicesSharingAnIPHaveOneOwner() async throws {
         try await lab.reset()
         try await lab.apply(pool("web", ["203.0.113.230-203.0.113.231"]))

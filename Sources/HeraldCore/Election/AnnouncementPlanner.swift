@@ -6,11 +6,15 @@
 /// - an IP is announced only if an `L2Advertisement` selects its pool (by name, by pool selector, or by
 ///   selecting every pool when it names none) and at least one Service on the IP has a ready endpoint;
 /// - a node is a candidate when its speaker is a live member, it does not carry
-///   `node.kubernetes.io/exclude-from-external-load-balancers`, one of those advertisements selects it, and,
-///   for a Service with `externalTrafficPolicy: Local`, it runs a ready endpoint of that Service;
+///   `node.kubernetes.io/exclude-from-external-load-balancers`, its network is not `NetworkUnavailable`, it is
+///   not tainted `node.kubernetes.io/out-of-service`, one of those advertisements selects it, and, for a
+///   Service with `externalTrafficPolicy: Local`, it runs a ready endpoint of that Service;
 /// - the owner is the first candidate of `ElectionRanking` for the IP, so Services sharing an IP share it.
 public enum AnnouncementPlanner {
     public static let excludeLabel = "node.kubernetes.io/exclude-from-external-load-balancers"
+    /// The taint of a node an operator declared dead (Kubernetes' non-graceful node shutdown): its pods are
+    /// gone or going, so it announces nothing, whatever the taint's effect.
+    public static let outOfServiceTaint = "node.kubernetes.io/out-of-service"
 
     public static func plan(_ inputs: AnnouncementInputs) -> [IPAddress: IPAnnouncement] {
         var servicesByIP: [IPAddress: [AnnouncedService]] = [:]
@@ -77,8 +81,11 @@ public enum AnnouncementPlanner {
         _ inputs: AnnouncementInputs
     ) -> NodeExclusion? {
         guard inputs.members.contains(node) else { return .notAMember }
-        guard let labels = inputs.nodes[node] else { return .unknownNode }
+        guard let description = inputs.nodes[node] else { return .unknownNode }
+        let labels = description.labels
         if labels[excludeLabel] != nil { return .excludedByLabel }
+        if description.networkUnavailable { return .networkUnavailable }
+        if description.outOfService { return .outOfService }
         guard advertisements.contains(where: { $0.selects(nodeLabels: labels) }) else {
             return .notSelected(advertisements: advertisements.map(\.name).sorted())
         }
@@ -93,7 +100,7 @@ public enum AnnouncementPlanner {
     static func interfaces(
         of node: String, advertisements: [L2AdvertisementRule], _ inputs: AnnouncementInputs
     ) -> Set<String>? {
-        let labels = inputs.nodes[node] ?? [:]
+        let labels = inputs.nodes[node]?.labels ?? [:]
         var names: Set<String> = []
         for advertisement in advertisements where advertisement.selects(nodeLabels: labels) {
             if advertisement.interfaces.isEmpty { return nil }
@@ -109,19 +116,38 @@ public struct AnnouncementInputs: Hashable, Sendable {
     public var services: [AnnouncedService]
     public var pools: [PoolDescription]
     public var advertisements: [L2AdvertisementRule]
-    /// Node name to labels.
-    public var nodes: [String: [String: String]]
+    public var nodes: [String: NodeDescription]
     public var members: Set<String>
 
     public init(
         services: [AnnouncedService] = [], pools: [PoolDescription] = [], advertisements: [L2AdvertisementRule] = [],
-        nodes: [String: [String: String]] = [:], members: Set<String> = []
+        nodes: [String: NodeDescription] = [:], members: Set<String> = []
     ) {
         self.services = services
         self.pools = pools
         self.advertisements = advertisements
         self.nodes = nodes
         self.members = members
+    }
+}
+
+/// A Node as the planner sees it: its labels (for `nodeSelectors` and the exclusion label) and the two
+/// states that make it no candidate whatever selects it. A dictionary literal is its labels.
+public struct NodeDescription: Hashable, Sendable, ExpressibleByDictionaryLiteral {
+    public var labels: [String: String]
+    /// Its `NetworkUnavailable` condition is `True`: the node's network is not set up (MetalLB skips it too).
+    public var networkUnavailable: Bool
+    /// Tainted `node.kubernetes.io/out-of-service` (MetalLB #3116).
+    public var outOfService: Bool
+
+    public init(labels: [String: String] = [:], networkUnavailable: Bool = false, outOfService: Bool = false) {
+        self.labels = labels
+        self.networkUnavailable = networkUnavailable
+        self.outOfService = outOfService
+    }
+
+    public init(dictionaryLiteral elements: (String, String)...) {
+        self.init(labels: Dictionary(elements, uniquingKeysWith: { $1 }))
     }
 }
 
@@ -233,6 +259,8 @@ public enum NodeExclusion: Hashable, Sendable, CustomStringConvertible {
     case notAMember
     case unknownNode
     case excludedByLabel
+    case networkUnavailable
+    case outOfService
     case notSelected(advertisements: [String])
     case noLocalEndpoint(service: ServiceKey)
 
@@ -241,6 +269,8 @@ public enum NodeExclusion: Hashable, Sendable, CustomStringConvertible {
         case .notAMember: "its speaker is not a live member"
         case .unknownNode: "no Node object has its name"
         case .excludedByLabel: "labelled \(AnnouncementPlanner.excludeLabel)"
+        case .networkUnavailable: "its NetworkUnavailable condition is True"
+        case .outOfService: "tainted \(AnnouncementPlanner.outOfServiceTaint)"
         case .notSelected(let names): "not selected by the nodeSelectors of \(names.joined(separator: ", "))"
         case .noLocalEndpoint(let service): "no ready endpoint of \(service) (externalTrafficPolicy: Local)"
         }

@@ -10,7 +10,7 @@ objects_up() {
   local nodes=$1 i account
   base_apply
   kctl wait --for condition=established --timeout 60s crd/ipaddresspools.metallb.io crd/l2advertisements.metallb.io \
-    crd/servicel2statuses.metallb.io >/dev/null
+    crd/servicel2statuses.metallb.io crd/configurationstates.metallb.io >/dev/null
   # The whole kustomize base, Deployment and DaemonSet included, is accepted by this server as it stands
   # (server-side dry run: admission and schema checks, nothing created; no kubelet would run the pods).
   kctl apply -k manifests --dry-run=server >"$lab/manifests-dry-run.txt" 2>&1 ||

@@ -173,3 +173,34 @@ extension Trait where Self == ConditionTrait {
 public func kubectl(_ arguments: String..., check: Bool = true) async throws -> CommandResult {
     try await Command.run(["kubectl", "--kubeconfig", testKubeconfig ?? "/nonexistent"] + arguments, check: check)
 }
+
+/// Herald's CRDs (manifests/crds) applied to the test apiserver and Established, once per test process.
+///
+/// Suites run in parallel, and two `kubectl apply` of the same new CRDs race: both see a CRD missing, both
+/// create it, and one fails with AlreadyExists. One shared installation, awaited by every suite that needs
+/// the CRDs, removes the race.
+public func installHeraldCRDs() async throws {
+    try await CRDInstallation.shared.install()
+}
+
+private actor CRDInstallation {
+    static let shared = CRDInstallation()
+    private var installed: Task<Void, any Error>?
+
+    func install() async throws {
+        if installed == nil {
+            installed = Task {
+                _ = try await kubectl("apply", "-f", packageRoot.appendingPathComponent("manifests/crds").path)
+                _ = try await kubectl(
+                    "wait", "--for", "condition=Established", "--timeout=30s", "crd/ipaddresspools.metallb.io",
+                    "crd/l2advertisements.metallb.io", "crd/servicel2statuses.metallb.io",
+                    "crd/configurationstates.metallb.io")
+            }
+        }
+        let task = installed!
+        do { try await task.value } catch {
+            installed = nil  // a later suite tries again rather than inheriting one failure
+            throw error
+        }
+    }
+}

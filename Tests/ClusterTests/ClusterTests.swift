@@ -316,7 +316,7 @@ struct ClusterTests {
         let pods = try await waitForHerald()
         try await cluster.waitForOwner(ip)
         try await probes.stop()
-        try await requests.stop(limit: .seconds(15))
+        let requestsStatus = try await requests.stop(limit: .seconds(15))
         let probed = RealCluster.pairs(probes.logText), requested = RealCluster.pairs(requests.logText)
         print("rollout restart of the speakers: ARP \(probed), HTTP \(requested)")
         #expect(Int(probed["probes"] ?? "") ?? 0 > 100, "the probes ran: \(probes.logText)")
@@ -328,7 +328,9 @@ struct ClusterTests {
         let unanswered = Int(probed["unanswered"] ?? "") ?? -1, gap = Double(probed["longest_gap_ms"] ?? "") ?? -1
         if unanswered != 0 { print("rollout restart: \(unanswered) unanswered ARP probes; around them:\n\(Self.misses(in: trace))") }
         #expect(unanswered >= 0 && gap >= 0 && gap < 200, "the IP went unanswered during the rollout: \(probes.logText)\n\(Self.misses(in: trace))")
-        #expect(Int(requested["requests"] ?? "") ?? 0 > 20, "the requests ran: \(requests.logText)")
+        #expect(
+            Int(requested["requests"] ?? "") ?? 0 > 20,
+            "the requests ran (exit status \(requestsStatus), \(requests.arguments)): \(requests.logText.suffix(2_000))")
         #expect(requested["failed"] == "0", "failed HTTP requests during the rollout: \(requests.logText)")
         #expect(pods.allSatisfy { $0.restarts == 0 })
         try await expectCleanLogs()

@@ -23,9 +23,7 @@ struct ControllerAPIServerTests {
 
     init() async throws {
         client = try HTTPKubeClient(config: KubeConfig.load(file: testKubeconfig!))
-        _ = try await kubectl("apply", "-f", packageRoot.appendingPathComponent("manifests/crds").path)
-        _ = try await kubectl("wait", "--for", "condition=Established", "--timeout=30s",
-                              "crd/ipaddresspools.metallb.io", "crd/l2advertisements.metallb.io")
+        try await installHeraldCRDs()
         for namespace in [poolNamespace, appNamespace] {
             _ = try await client.create(Namespace(metadata: ObjectMeta(name: namespace)))
         }

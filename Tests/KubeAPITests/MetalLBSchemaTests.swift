@@ -17,10 +17,7 @@ struct MetalLBSchemaTests {
     }
 
     func withNamespace(_ body: () async throws -> Void) async throws {
-        _ = try await kubectl("apply", "-f", packageRoot.appendingPathComponent("manifests/crds").path)
-        _ = try await kubectl(
-            "wait", "--for", "condition=Established", "--timeout=30s", "crd/ipaddresspools.metallb.io",
-            "crd/l2advertisements.metallb.io", "crd/servicel2statuses.metallb.io", "crd/configurationstates.metallb.io")
+        try await installHeraldCRDs()
         _ = try await kubectl("create", "namespace", namespace)
         do { try await body() } catch {
             await cleanUp()

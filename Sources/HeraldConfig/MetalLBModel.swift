@@ -42,7 +42,26 @@ extension L2Advertisement {
             poolSelectors: try (spec.ipAddressPoolSelectors ?? []).labelSelectors(
                 path: "\(path): spec.ipAddressPoolSelectors"),
             nodeSelectors: try (spec.nodeSelectors ?? []).labelSelectors(path: "\(path): spec.nodeSelectors"),
-            interfaces: spec.interfaces ?? [])
+            interfaces: spec.interfaces ?? [],
+            serviceSelectors: try (spec.serviceSelectors ?? []).labelSelectors(path: "\(path): spec.serviceSelectors"),
+            preferredNodes: try preferredNodes(path: "\(path): spec.preferredNodeSelectors"))
+    }
+
+    /// `preferredNodeSelectors`, each weight within MetalLB's 1–100 (the schema says so too; this holds also
+    /// for an object the server did not validate).
+    private func preferredNodes(path: String) throws(ResourceError) -> [WeightedNodeSelector] {
+        var result: [WeightedNodeSelector] = []
+        for (index, entry) in (spec?.preferredNodeSelectors ?? []).enumerated() {
+            guard (1...100).contains(entry.weight) else {
+                throw ResourceError("\(path)[\(index)].weight: \(entry.weight) is not within 1 and 100")
+            }
+            result.append(
+                WeightedNodeSelector(
+                    weight: entry.weight,
+                    preference: try entry.preference.labelSelector(path: "\(path)[\(index)].preference")
+                ))
+        }
+        return result
     }
 }
 
@@ -99,5 +118,28 @@ extension Node {
         NodeDescription(
             labels: metadata.labels ?? [:], networkUnavailable: hasCondition("NetworkUnavailable"),
             outOfService: hasTaint(AnnouncementPlanner.outOfServiceTaint))
+    }
+}
+
+extension IPAddressPool.Status {
+    /// 2^53 − 1.
+    public static let largestCount: Int64 = (1 << 53) - 1
+
+    /// The status of a pool the allocator holds: addresses in use (a shared one counts once) and free, per
+    /// family; a family the pool lacks counts 0. A count past 2^53 − 1 (an IPv6 range larger than a /75) is
+    /// written as 2^53 − 1, the largest integer every JSON reader holds exactly.
+    public init(_ statistics: PoolStatistics) {
+        func clamped(_ count: AddressCount) -> Int64 {
+            guard let exact = count.exactValue, exact <= UInt128(Self.largestCount) else { return Self.largestCount }
+            return Int64(exact)
+        }
+        func counts(_ family: IPFamily) -> (assigned: Int64, available: Int64) {
+            let capacity = statistics.capacity[family] ?? .zero, inUse = statistics.inUse[family] ?? .zero
+            return (clamped(inUse), clamped(capacity - inUse))
+        }
+        let (v4, v6) = (counts(.v4), counts(.v6))
+        self.init(
+            assignedIPv4: v4.assigned, assignedIPv6: v6.assigned, availableIPv4: v4.available,
+            availableIPv6: v6.available)
     }
 }

@@ -29,7 +29,8 @@ public struct SpeakerView: Sendable {
                 AnnouncedService(
                     service: key, ips: ips, pool: service.metadata.annotations?[Annotations.allocatedFromPool],
                     trafficPolicy: service.spec?.externalTrafficPolicy == "Local" ? .local : .cluster,
-                    readyEndpointNodes: ready[key] ?? []))
+                    readyEndpointNodes: ready[key] ?? [], labels: service.metadata.labels ?? [:],
+                    sharingKey: Annotations.value(Annotations.allowSharedIP, in: service.metadata.annotations ?? [:])))
         }
         inputs.services.sort { $0.service < $1.service }
     }

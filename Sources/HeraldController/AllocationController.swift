@@ -66,6 +66,8 @@ public actor AllocationController: ServiceLifecycle.Service {
     private let builder: ServiceRequestBuilder
     private let logger: Logger
     private let events: EventRecorder
+    /// The `controller` ConfigurationState: which pools are left out, and why.
+    private let configurationState: ConfigurationStatePublisher
     private let services: Informer<KubernetesService>
     private let pools: Informer<IPAddressPool>
     private let namespaces: Informer<Namespace>
@@ -97,6 +99,9 @@ public actor AllocationController: ServiceLifecycle.Service {
     private var reportedPoolErrors: [String: (version: String, messages: Set<String>)] = [:]
     /// Services whose status could not be written; retried every `retryInterval`.
     private var pendingWrites: Set<ServiceKey> = []
+    /// Per pool (name): the status last written, or being written, by this leader. A pool's status is
+    /// written when its counts differ from this and from what the pool object shows.
+    private var poolStatuses: [String: IPAddressPool.Status] = [:]
     /// One write to the API: nil when it was not sent (no longer the leader), else whether it succeeded.
     typealias Write = @Sendable () async -> Bool?
     private var writeQueue = StatusWriteQueue<Write>()
@@ -127,6 +132,8 @@ public actor AllocationController: ServiceLifecycle.Service {
         (writesDrained, writesDrainedContinuation) = AsyncStream.makeStream(of: Void.self)
         builder = ServiceRequestBuilder(loadBalancerClass: options.loadBalancerClass)
         events = EventRecorder(client: client, component: "herald-controller", logger: logger)
+        configurationState = ConfigurationStatePublisher(
+            controllerIn: options.namespace, client: client, logger: logger)
         services = Informer(client: client, logger: logger)
         pools = Informer(client: client, namespace: options.namespace, logger: logger)
         namespaces = Informer(client: client, logger: logger)
@@ -149,12 +156,13 @@ public actor AllocationController: ServiceLifecycle.Service {
             group.addTask { await self.pools.run() }
             group.addTask { await self.namespaces.run() }
             group.addTask { await self.events.run() }
+            group.addTask { await self.configurationState.run() }
             group.addTask {
                 await self.writeLoop()
                 self.writesDrainedContinuation.finish()
             }
             group.addTask { await self.forward(self.services.events) { .service($0.serviceKey) } }
-            group.addTask { await self.forward(self.pools.events) { _ in .pools } }
+            group.addTask { await self.forwardPoolChanges() }
             group.addTask { await self.forward(self.namespaces.events) { .namespace($0.key) } }
             if let elector {
                 group.addTask { await elector.run() }
@@ -167,7 +175,10 @@ public actor AllocationController: ServiceLifecycle.Service {
             group.addTask { await self.tick(every: Self.retryInterval, .retry) }
             group.addTask { await self.tick(every: Self.resyncInterval, .resync) }
             await cancelWhenGracefulShutdown {
-                for await item in self.work { await self.handle(item) }
+                for await item in self.work {
+                    await self.handle(item)
+                    await self.publishPoolStatuses()
+                }
             }
             // Shutting down: let the writes already queued finish (bounded), then stop every loop; the elector
             // releases its Lease on the way out, after the last write of this leader.
@@ -181,6 +192,18 @@ public actor AllocationController: ServiceLifecycle.Service {
         while !Task.isCancelled {
             try? await Task.sleep(for: interval)
             workContinuation.yield(item)
+        }
+    }
+
+    /// The pools' events as work, but not a change of the status alone: that is this controller's own write,
+    /// and handling it would reconcile every Service for each count that moved.
+    private nonisolated func forwardPoolChanges() async {
+        for await event in pools.events {
+            if case .updated(let old, let new) = event, old.spec == new.spec, old.metadata.labels == new.metadata.labels
+            {
+                continue
+            }
+            if case .synced = event { workContinuation.yield(.synced) } else { workContinuation.yield(.pools) }
         }
     }
 
@@ -216,6 +239,7 @@ public actor AllocationController: ServiceLifecycle.Service {
                 writeQueue.dropWaiting()
                 pendingWrites.removeAll()
             }
+            poolStatuses.removeAll()
             if leading { await resyncIfReady() }
         case .synced:
             if !readiness.isReady, await cachesSynced() {
@@ -326,10 +350,12 @@ public actor AllocationController: ServiceLifecycle.Service {
         appliedPools = Set(objects.map(\.key))
         var specs: [PoolSpec] = []
         var byName: [String: IPAddressPool] = [:]
+        var problems: [String] = []
         for object in objects {
             byName[object.metadata.name ?? ""] = object
             do { specs.append(try object.poolSpec()) } catch {
                 reportPool(object, "\(error)")
+                problems.append("\(error)")
             }
         }
         let current = Set(objects.map(\.key))
@@ -338,7 +364,12 @@ public actor AllocationController: ServiceLifecycle.Service {
         metrics.invalidPools.record(objects.count - result.pools.count)
         for error in result.errors {
             if let object = byName[error.pool] { reportPool(object, error.description) }
+            problems.append("IPAddressPool \(options.namespace)/\(error.pool): \(error.detail)")
         }
+        configurationState.post([
+            ConfigurationState.Check(
+                type: "poolReconcilerValid", problems: problems, validMessage: "every IPAddressPool is valid")
+        ])
         for warning in result.warnings {
             logger.warning("pool warning", metadata: ["pool": "\(warning.pool)", "detail": "\(warning.detail)"])
         }
@@ -456,7 +487,7 @@ public actor AllocationController: ServiceLifecycle.Service {
     ///   first is still queued or running is dropped (each write's own watch event would otherwise ask for it
     ///   again before the status it writes is seen).
     private func enqueueWrite(
-        _ service: ServiceKey, target: WriteTarget, _ send: @escaping @Sendable () async -> Bool
+        _ subject: WriteSubject, target: WriteTarget, _ send: @escaping @Sendable () async -> Bool
     ) {
         guard leading else { return }
         let term = leadershipTerm
@@ -465,8 +496,52 @@ public actor AllocationController: ServiceLifecycle.Service {
             guard let self, await self.isLeader(term: term) else { return nil }
             return await send()
         }
-        let item = StatusWriteQueue.Item(service: service, term: term, target: target, write: write)
+        let item = StatusWriteQueue.Item(subject: subject, term: term, target: target, write: write)
         if let start = writeQueue.enqueue(item) { writeContinuation.yield(start) }
+    }
+
+    /// Writes each valid pool's counts to its status subresource where they changed: the leader only, once
+    /// its caches are full; a pool that already shows its counts is not written.
+    private func publishPoolStatuses() async {
+        guard leading, ready else { return }
+        let objects = await pools.objects.values
+        var byName: [String: IPAddressPool] = [:]
+        for object in objects { byName[object.metadata.name ?? ""] = object }
+        var counted: Set<String> = []
+        for pool in allocator.pools {
+            guard let statistics = allocator.statistics(of: pool.name), let object = byName[pool.name] else { continue }
+            counted.insert(pool.name)
+            let status = IPAddressPool.Status(statistics)
+            if object.status == status || poolStatuses[pool.name] == status {
+                poolStatuses[pool.name] = status
+                continue
+            }
+            poolStatuses[pool.name] = status
+            let (client, logger, namespace, name) = (self.client, self.logger, options.namespace, pool.name)
+            enqueueWrite(.pool(name), target: .poolStatus(status)) {
+                let patch: JSONValue = [
+                    "status": [
+                        "assignedIPv4": .number(Double(status.assignedIPv4)),
+                        "assignedIPv6": .number(Double(status.assignedIPv6)),
+                        "availableIPv4": .number(Double(status.availableIPv4)),
+                        "availableIPv6": .number(Double(status.availableIPv6)),
+                    ]
+                ]
+                do throws(KubeError) {
+                    _ = try await client.mergePatch(
+                        IPAddressPool.self, namespace: namespace, name: name, patch: patch, subresource: "status")
+                    return true
+                } catch let error where error.code == .notFound {
+                    return true  // deleted meanwhile
+                } catch {
+                    logger.warning(
+                        "could not write the pool's status; retrying",
+                        metadata: ["pool": "\(name)", "error": "\(error)"])
+                    return false
+                }
+            }
+        }
+        poolStatuses = poolStatuses.filter { counted.contains($0.key) }
     }
 
     private func queueReleased() {
@@ -478,15 +553,18 @@ public actor AllocationController: ServiceLifecycle.Service {
     private func isLeader(term: Int) -> Bool { leading && leadershipTerm == term }
 
     /// - Parameter succeeded: nil when the write was not sent (no longer the leader).
-    private func finishedWrite(_ service: ServiceKey, succeeded: Bool?) {
+    private func finishedWrite(_ subject: WriteSubject, succeeded: Bool?) {
         switch succeeded {
         case true?: metrics.writesSucceeded.increment()
         case false?:
             metrics.writesFailed.increment()
-            pendingWrites.insert(service)
+            switch subject {
+            case .service(let service): pendingWrites.insert(service)
+            case .pool(let name): poolStatuses[name] = nil  // written again after the next work item
+            }
         case nil: break
         }
-        if let next = writeQueue.finished(service) { writeContinuation.yield(next) }
+        if let next = writeQueue.finished(subject) { writeContinuation.yield(next) }
     }
 
     private nonisolated func writeLoop() async {
@@ -500,7 +578,7 @@ public actor AllocationController: ServiceLifecycle.Service {
                 running += 1
                 group.addTask {
                     let succeeded = await item.write()
-                    await self.finishedWrite(item.service, succeeded: succeeded)
+                    await self.finishedWrite(item.subject, succeeded: succeeded)
                 }
             }
         }
@@ -514,7 +592,7 @@ public actor AllocationController: ServiceLifecycle.Service {
         guard needsAnnotation || needsStatus else { return }
         let (client, events, logger) = (self.client, self.events, self.logger)
         let namespace = service.metadata.namespace, name = service.metadata.name ?? "", reference = service.reference
-        enqueueWrite(service.serviceKey, target: .assigned(pool: assignment.pool, ips: ips)) {
+        enqueueWrite(.service(service.serviceKey), target: .assigned(pool: assignment.pool, ips: ips)) {
             do throws(KubeError) {
                 if needsAnnotation {
                     _ = try await client.mergePatch(
@@ -552,7 +630,7 @@ public actor AllocationController: ServiceLifecycle.Service {
         let hasStatus = !service.ingressIPs.isEmpty,
             hasAnnotation = service.metadata.annotations?[Annotations.allocatedFromPool] != nil
         let key = service.serviceKey
-        enqueueWrite(key, target: .cleared) {
+        enqueueWrite(.service(key), target: .cleared) {
             do throws(KubeError) {
                 if hasStatus {
                     _ = try await client.mergePatch(

@@ -1,21 +1,31 @@
 import HeraldCore
+import KubeAPI
 
-/// What a write makes a Service show: the IPs of one pool, or nothing of Herald's.
+/// The object a write goes to: a Service (its IPs), or an IPAddressPool (its status counts).
+enum WriteSubject: Hashable, Sendable, Comparable {
+    case service(ServiceKey)
+    case pool(String)
+}
+
+/// What a write makes its object show: a Service the IPs of one pool, or nothing of Herald's; a pool its
+/// counts.
 enum WriteTarget: Hashable, Sendable, CustomStringConvertible {
     case assigned(pool: String, ips: [String])
     case cleared
+    case poolStatus(IPAddressPool.Status)
 
     var description: String {
         switch self {
         case .assigned(let pool, let ips): "\(ips) from \(pool)"
         case .cleared: "cleared"
+        case .poolStatus(let status): "\(status)"
         }
     }
 }
 
 /// The bookkeeping of the controller's writes to Services, in client-go's workqueue shape: at most one write
-/// per Service runs at a time, a newer write for a Service replaces one still waiting (only the newest
-/// matters), and a write for what the Service is already being made to show is dropped.
+/// per object runs at a time, a newer write for an object replaces one still waiting (only the newest
+/// matters), and a write for what the object is already being made to show is dropped.
 ///
 /// Every write is fenced by the leadership term it was queued under: a write of an earlier term never
 /// stands in for the same write of this one, and `isCurrent(term:)` is asked again when its turn comes.
@@ -25,16 +35,16 @@ enum WriteTarget: Hashable, Sendable, CustomStringConvertible {
 struct StatusWriteQueue<Write: Sendable>: Sendable {
     /// One write as it is queued: whose, under which leadership, to show what.
     struct Item: Sendable {
-        var service: ServiceKey
+        var subject: WriteSubject
         var term: Int
         var target: WriteTarget
         var write: Write
     }
 
     /// Per Service: the term and target of its newest queued or running write.
-    private var targets: [ServiceKey: (term: Int, target: WriteTarget)] = [:]
+    private var targets: [WriteSubject: (term: Int, target: WriteTarget)] = [:]
     /// Per Service: the write that runs when the running one finishes.
-    private var waiting: [ServiceKey: Item] = [:]
+    private var waiting: [WriteSubject: Item] = [:]
 
     /// Services with a write queued or running.
     var busyCount: Int { targets.count }
@@ -43,13 +53,13 @@ struct StatusWriteQueue<Write: Sendable>: Sendable {
     /// - Returns: the item to start now; nil when it waits behind the Service's running write or was dropped
     ///   as the same as the newest one.
     mutating func enqueue(_ item: Item) -> Item? {
-        if let current = targets[item.service], current.term == item.term, current.target == item.target {
+        if let current = targets[item.subject], current.term == item.term, current.target == item.target {
             return nil
         }
-        let busy = targets[item.service] != nil
-        targets[item.service] = (item.term, item.target)
+        let busy = targets[item.subject] != nil
+        targets[item.subject] = (item.term, item.target)
         if busy {
-            waiting[item.service] = item
+            waiting[item.subject] = item
             return nil
         }
         return item
@@ -57,9 +67,9 @@ struct StatusWriteQueue<Write: Sendable>: Sendable {
 
     /// The Service's running write ended.
     /// - Returns: its waiting write, to start now.
-    mutating func finished(_ service: ServiceKey) -> Item? {
-        if let next = waiting.removeValue(forKey: service) { return next }
-        targets[service] = nil
+    mutating func finished(_ subject: WriteSubject) -> Item? {
+        if let next = waiting.removeValue(forKey: subject) { return next }
+        targets[subject] = nil
         return nil
     }
 

@@ -73,6 +73,7 @@ public struct ServiceExplanation: Sendable {
         func field(_ name: String, _ value: String) { lines.append("  " + (name + ":").padding(toLength: 18) + value) }
         field("pool", decision.pool ?? "none")
         if let name = decision.pool {
+            let serviceLabels = inputs.services.first { $0.service == service }?.labels ?? [:]
             let labels = inputs.pools.first { $0.name == name }?.labels ?? [:]
             let advertisements = inputs.advertisements.filter { $0.selects(pool: name, labels: labels) }.map {
                 advertisement in
@@ -80,7 +81,17 @@ public struct ServiceExplanation: Sendable {
                 let interfaces =
                     advertisement.interfaces.isEmpty
                     ? "every interface" : advertisement.interfaces.joined(separator: ", ")
-                return "\(advertisement.name) (\(nodes); \(interfaces))"
+                var notes = [nodes, interfaces]
+                if !advertisement.serviceSelectors.isEmpty {
+                    notes.append(
+                        advertisement.selects(serviceLabels: serviceLabels)
+                            ? "its serviceSelectors select this Service"
+                            : "its serviceSelectors do not select this Service")
+                }
+                if !advertisement.preferredNodes.isEmpty {
+                    notes.append("\(advertisement.preferredNodes.count) preferredNodeSelectors")
+                }
+                return "\(advertisement.name) (\(notes.joined(separator: "; ")))"
             }
             field("L2Advertisements", advertisements.isEmpty ? "none" : advertisements.joined(separator: ", "))
         }
@@ -104,10 +115,15 @@ public struct ServiceExplanation: Sendable {
             )
         }
         if !decision.ranking.isEmpty {
-            lines.append("  candidates, by the election's ranking for this IP:")
+            let scored = !decision.scores.isEmpty
+            lines.append(
+                scored
+                    ? "  candidates, by preference score (preferredNodeSelectors), then the election's ranking:"
+                    : "  candidates, by the election's ranking for this IP:")
             for (index, node) in decision.ranking.enumerated() {
                 let role = index == 0 ? "owner" : "ranks below \(decision.ranking[0])"
-                lines.append("    \(index + 1). \(node.padding(toLength: 20)) \(role)")
+                let score = scored ? "score \(String(decision.scores[node] ?? 0).padding(toLength: 4)) " : ""
+                lines.append("    \(index + 1). \(node.padding(toLength: 20)) \(score)\(role)")
             }
         }
         if !decision.excluded.isEmpty {

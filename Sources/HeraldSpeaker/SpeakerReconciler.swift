@@ -61,6 +61,8 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
     private let logger: Logger
     private let readiness: Readiness
     private let events: EventRecorder
+    /// This speaker's `speaker-NODE` ConfigurationState: what of the configuration it left out.
+    private let configurationState: ConfigurationStatePublisher
     private let metrics: SpeakerMetrics
     private let statuses: ServiceStatusPublisher
     private let services: Informer<KubernetesService>
@@ -103,6 +105,8 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         readiness.fail(Self.membershipCheck, reason: "no other speaker seen yet")
         metrics = SpeakerMetrics(factory: metricsFactory)
         events = EventRecorder(client: client, component: "herald-speaker", logger: logger)
+        configurationState = ConfigurationStatePublisher(
+            speakerOn: options.nodeName, in: options.namespace, client: client, logger: logger)
         statuses = ServiceStatusPublisher(
             client: client, namespace: options.namespace, nodeName: options.nodeName, logger: logger)
         services = Informer(client: client, logger: logger)
@@ -131,6 +135,7 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         self.slices = slices
         await withDiscardingTaskGroup { group in
             group.addTask { await self.events.run() }
+            group.addTask { await self.configurationState.run() }
             group.addTask { await self.statuses.run() }
             group.addTask { await self.watch(self.services) }
             group.addTask { await self.watch(self.pools) }
@@ -220,6 +225,23 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
             inputs: view.inputs, problems: view.problems,
             services: Set(services.map(\.serviceKey)))
         feed(.observed(configuration, members))
+        configurationState.post(Self.checks(problems: view.problems, plan: machine.plan))
+    }
+
+    /// What the speaker's ConfigurationState reports: the objects left out and the IPs the configuration
+    /// forbids announcing (`configReconcilerValid`); Nodes are always read whole (`nodeReconcilerValid`).
+    static func checks(problems: [String], plan: [IPAddress: IPAnnouncement]) -> [ConfigurationState.Check] {
+        var config = problems
+        for (ip, decision) in plan.sorted(by: { $0.key < $1.key }) {
+            if case .sharedIPSelectedByService = decision.withheld { config.append("\(ip): \(decision.withheld!)") }
+        }
+        return [
+            ConfigurationState.Check(
+                type: "configReconcilerValid", problems: config,
+                validMessage: "every IPAddressPool and L2Advertisement is valid"),
+            ConfigurationState.Check(
+                type: "nodeReconcilerValid", problems: [], validMessage: "the Node objects are valid"),
+        ]
     }
 
     private func seen(_ claim: ForeignClaim) async {

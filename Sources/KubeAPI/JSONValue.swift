@@ -42,8 +42,9 @@ public enum JSONValue: Codable, Sendable, Hashable, ExpressibleByDictionaryLiter
         case .null: try container.encodeNil()
         case .bool(let value): try container.encode(value)
         case .number(let value):
-            if value.rounded() == value, abs(value) < 1e15 {
-                try container.encode(Int64(value))
+            // Integral values as integers (an apiserver refuses 1.0e+15 for an integer field).
+            if value.rounded() == value, abs(value) <= 0x1p53, let integer = Int64(exactly: value) {
+                try container.encode(integer)
             } else {
                 try container.encode(value)
             }

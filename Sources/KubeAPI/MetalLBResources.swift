@@ -113,14 +113,46 @@ public struct IPAddressPool: KubeResource {
         }
     }
 
+    /// What the leading controller writes through the status subresource: addresses assigned and free, per
+    /// family (MetalLB's `IPAddressPoolStatus`).
+    public struct Status: Codable, Sendable, Hashable {
+        public var assignedIPv4: Int64
+        public var assignedIPv6: Int64
+        public var availableIPv4: Int64
+        public var availableIPv6: Int64
+
+        public init(assignedIPv4: Int64, assignedIPv6: Int64, availableIPv4: Int64, availableIPv6: Int64) {
+            self.assignedIPv4 = assignedIPv4
+            self.assignedIPv6 = assignedIPv6
+            self.availableIPv4 = availableIPv4
+            self.availableIPv6 = availableIPv6
+        }
+
+        enum CodingKeys: String, CodingKey { case assignedIPv4, assignedIPv6, availableIPv4, availableIPv6 }
+
+        /// Lenient: a field missing or of another type reads as 0, so a status written by someone else never
+        /// makes the pool itself unreadable (the next write corrects it).
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            func count(_ key: CodingKeys) -> Int64 {
+                ((try? container.decodeIfPresent(Int64.self, forKey: key)) ?? nil) ?? 0
+            }
+            self.init(
+                assignedIPv4: count(.assignedIPv4), assignedIPv6: count(.assignedIPv6),
+                availableIPv4: count(.availableIPv4), availableIPv6: count(.availableIPv6))
+        }
+    }
+
     public var apiVersion: String? = "metallb.io/v1beta1"
     public var kind: String? = "IPAddressPool"
     public var metadata: ObjectMeta
     public var spec: Spec
+    public var status: Status?
 
-    public init(metadata: ObjectMeta, spec: Spec) {
+    public init(metadata: ObjectMeta, spec: Spec, status: Status? = nil) {
         self.metadata = metadata
         self.spec = spec
+        self.status = status
     }
 }
 
@@ -134,15 +166,33 @@ public struct L2Advertisement: KubeResource {
         public var ipAddressPoolSelectors: [LabelSelectorObject]?
         public var nodeSelectors: [LabelSelectorObject]?
         public var interfaces: [String]?
+        /// The Services this advertisement applies to (any selector matching); none: every Service.
+        public var serviceSelectors: [LabelSelectorObject]?
+        /// Soft preferences among the nodes `nodeSelectors` allows.
+        public var preferredNodeSelectors: [WeightedSelector]?
 
         public init(
             ipAddressPools: [String]? = nil, ipAddressPoolSelectors: [LabelSelectorObject]? = nil,
-            nodeSelectors: [LabelSelectorObject]? = nil, interfaces: [String]? = nil
+            nodeSelectors: [LabelSelectorObject]? = nil, interfaces: [String]? = nil,
+            serviceSelectors: [LabelSelectorObject]? = nil, preferredNodeSelectors: [WeightedSelector]? = nil
         ) {
             self.ipAddressPools = ipAddressPools
             self.ipAddressPoolSelectors = ipAddressPoolSelectors
             self.nodeSelectors = nodeSelectors
             self.interfaces = interfaces
+            self.serviceSelectors = serviceSelectors
+            self.preferredNodeSelectors = preferredNodeSelectors
+        }
+    }
+
+    /// One `preferredNodeSelectors` entry: the nodes `preference` matches score `weight` (1–100).
+    public struct WeightedSelector: Codable, Sendable, Hashable {
+        public var weight: Int
+        public var preference: LabelSelectorObject
+
+        public init(weight: Int, preference: LabelSelectorObject) {
+            self.weight = weight
+            self.preference = preference
         }
     }
 

@@ -282,6 +282,7 @@ public struct SpeakerStateMachine: Sendable {
         inputs.members = live
         let next = AnnouncementPlanner.plan(inputs)
         recordOwnerChanges(from: plan, to: next, into: &actions)
+        recordRefusals(from: plan, to: next, live: live, into: &actions)
         plan = next
         // A yield is for a claimant the membership cannot see (the other side of a partition). Once it is a live
         // member again, the plan decides; a claimant that stays dead to the membership gets only the hold: the
@@ -396,6 +397,25 @@ public struct SpeakerStateMachine: Sendable {
         }
     }
 
+    /// An IP the configuration forbids announcing (a Service selected by `serviceSelectors` that shares its
+    /// IP) gets a Warning Event on its Services when that starts, from one node only: the first of the live
+    /// members in the IP's ranking, so N speakers do not post N copies.
+    private func recordRefusals(
+        from old: [IPAddress: IPAnnouncement], to new: [IPAddress: IPAnnouncement], live: Set<String>,
+        into actions: inout [Action]
+    ) {
+        for (ip, decision) in new.sorted(by: { $0.key < $1.key }) {
+            guard case .sharedIPSelectedByService = decision.withheld, old[ip]?.withheld != decision.withheld,
+                ElectionRanking.rank(live, for: ip).first == options.nodeName
+            else { continue }
+            let message = "\(ip) is not announced: \(decision.withheld!)"
+            actions.append(
+                .log(.init(level: .error, message: "IP not announced", metadata: ["ip": "\(ip)", "reason": message])))
+            actions.append(
+                .post(.init(kind: .warning, reason: "AnnounceRefused", message: message, services: decision.services)))
+        }
+    }
+
     private mutating func report(_ problems: [String], into actions: inout [Action]) {
         actions.append(.record(.invalidObjects, problems.count))
         let current = Set(problems)
@@ -447,7 +467,8 @@ public struct SpeakerStateMachine: Sendable {
         }
         let who = claimant.map { "node \"\($0)\"" } ?? "a host that runs no Herald speaker"
         let services = plan[claim.ip]?.services ?? []
-        switch ConflictResolution.resolve(ip: claim.ip, node: options.nodeName, claimant: claimant) {
+        let scores = plan[claim.ip]?.scores ?? [:]
+        switch ConflictResolution.resolve(ip: claim.ip, node: options.nodeName, claimant: claimant, scores: scores) {
         case .ignore:
             return
         case .yield:

@@ -155,6 +155,35 @@ struct ControllerAPIServerTests {
         }
     }
 
+    /// The controller's ConfigurationState says which pool it left out and why, and turns Valid once the pool
+    /// is fixed, as `kubectl get configurationstates` shows it.
+    @Test func theControllersConfigurationStateNamesABadPool() async throws {
+        try await scenario {
+            try await pool("web", ["192.0.2.124/31"])
+            try await pool("broken", ["192.0.2.300/31"])
+            func state(_ result: String) async throws -> ConfigurationState {
+                try await waitFor("ConfigurationState controller \(result)", limit: .seconds(10), interval: .milliseconds(50)) {
+                    let state = try? await client.get(ConfigurationState.self, namespace: poolNamespace, name: "controller")
+                    return (state?.status?.result == result ? state : nil, "\(String(describing: state?.status))")
+                }
+            }
+            try await running(controller()) {
+                let invalid = try await state("Invalid")
+                #expect(invalid.metadata.labels?[ConfigurationState.componentTypeLabel] == "controller")
+                #expect(invalid.status?.errorSummary?.contains("broken") == true, "\(String(describing: invalid.status))")
+                let condition = try #require(invalid.status?.conditions?.first)
+                #expect(condition.type == "poolReconcilerValid" && condition.status == "False" && condition.reason == "ConfigurationError")
+                try await client.delete(IPAddressPool.self, namespace: poolNamespace, name: "broken")
+                let valid = try await state("Valid")
+                #expect(valid.status?.errorSummary == nil)
+                #expect(valid.status?.conditions?.first?.status == "True")
+                let listed = try await kubectl("get", "configurationstates", "-n", poolNamespace).output
+                #expect(listed.contains("controller") && listed.contains("Valid"), "\(listed)")
+            }
+            try? await client.delete(ConfigurationState.self, namespace: poolNamespace, name: "controller")
+        }
+    }
+
     @Test func twoReplicasOneLeaderAndTakeover() async throws {
         try await scenario {
             try await pool("web", ["192.0.2.130-192.0.2.139"])
@@ -175,6 +204,36 @@ struct ControllerAPIServerTests {
                 stopSecond.triggerGracefulShutdown()
                 try await secondRun.value
             }
+        }
+    }
+
+    /// The leader writes each pool's counts to its status subresource, as MetalLB does, and keeps them current
+    /// as Services come and go; what `kubectl get ipaddresspools -o yaml` shows.
+    @Test func thePoolStatusCountsAssignedAndAvailableAddresses() async throws {
+        try await scenario {
+            try await pool("web", ["192.0.2.150-192.0.2.153", "2001:db8::100/126"])
+            func status(_ wanted: IPAddressPool.Status) async throws {
+                _ = try await waitFor("pool web to show \(wanted)", limit: .seconds(10), interval: .milliseconds(50)) {
+                    let shown = try await client.get(IPAddressPool.self, namespace: poolNamespace, name: "web").status
+                    return (shown == wanted ? true : nil, "\(String(describing: shown))")
+                }
+            }
+            try await running(controller()) {
+                try await service("x")
+                try await service("y")
+                _ = try await ingress("x")
+                _ = try await ingress("y")
+                try await status(.init(assignedIPv4: 2, assignedIPv6: 0, availableIPv4: 2, availableIPv6: 4))
+                try await client.delete(KubernetesService.self, namespace: appNamespace, name: "y")
+                try await status(.init(assignedIPv4: 1, assignedIPv6: 0, availableIPv4: 3, availableIPv6: 4))
+                // Someone else's write is corrected by the next change.
+                _ = try await kubectl("patch", "ipaddresspools", "web", "-n", poolNamespace, "--subresource=status", "--type=merge",
+                                      "-p", #"{"status": {"assignedIPv4": 99}}"#)
+                try await service("z")
+                try await status(.init(assignedIPv4: 2, assignedIPv6: 0, availableIPv4: 2, availableIPv6: 4))
+            }
+            let json = try await kubectl("get", "ipaddresspools", "web", "-n", poolNamespace, "-o", "jsonpath={.status}").output
+            #expect(json.contains("\"assignedIPv4\":2") && json.contains("\"availableIPv6\":4"), "\(json)")
         }
     }
 

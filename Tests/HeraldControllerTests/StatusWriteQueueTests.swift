@@ -6,13 +6,13 @@ import Testing
 /// The controller's write bookkeeping, as values: which write starts, which waits, which is dropped.
 @Suite struct StatusWriteQueueTests {
     typealias Queue = StatusWriteQueue<Int>
-    let web = ServiceKey(namespace: "default", name: "web")
-    let db = ServiceKey(namespace: "default", name: "db")
+    let web = WriteSubject.service(ServiceKey(namespace: "default", name: "web"))
+    let db = WriteSubject.service(ServiceKey(namespace: "default", name: "db"))
     let shown = WriteTarget.assigned(pool: "lan", ips: ["192.0.2.10"])
     let moved = WriteTarget.assigned(pool: "lan", ips: ["192.0.2.11"])
 
-    func item(_ service: ServiceKey, term: Int = 1, _ target: WriteTarget, write: Int) -> Queue.Item {
-        Queue.Item(service: service, term: term, target: target, write: write)
+    func item(_ subject: WriteSubject, term: Int = 1, _ target: WriteTarget, write: Int) -> Queue.Item {
+        Queue.Item(subject: subject, term: term, target: target, write: write)
     }
 
     @Test func aWriteForAnIdleServiceStartsAtOnce() {

@@ -111,6 +111,78 @@ import Testing
         #expect(plan[F.ip("2001:db8::5")]?.withheld == .noReadyEndpoint)
     }
 
+    static func labelled(_ service: AnnouncedService, _ labels: [String: String], sharing: String? = nil) -> AnnouncedService {
+        var service = service
+        service.labels = labels
+        service.sharingKey = sharing
+        return service
+    }
+
+    @Test func serviceSelectorsChooseTheAdvertisementsOfAService() throws {
+        let frontends = L2AdvertisementRule(name: "frontends", nodeSelectors: [LabelSelector(matchLabels: ["zone": "a"])],
+                                            serviceSelectors: [LabelSelector(matchLabels: ["app": "shop"])])
+        let web = Self.labelled(Self.service("shop", ["192.0.2.10"]), ["app": "shop"])
+        let other = Self.labelled(Self.service("blog", ["192.0.2.11"]), ["app": "blog"])
+        let plan = AnnouncementPlanner.plan(Self.inputs(services: [web, other], advertisements: [frontends]))
+        // The shop's advertisement limits it to zone a; nothing advertises the blog.
+        #expect(Set(try #require(plan[F.ip("192.0.2.10")]).ranking) == ["node-a", "node-c"])
+        #expect(plan[F.ip("192.0.2.11")]?.withheld == .noAdvertisementForServices(pool: "web", advertisements: ["frontends"]))
+        #expect(plan[F.ip("192.0.2.11")]?.owner == nil)
+        // An advertisement without service selectors still serves every Service, alongside the selective one.
+        let everyone = L2AdvertisementRule(name: "everyone", pools: ["web"])
+        let both = AnnouncementPlanner.plan(Self.inputs(services: [web, other], advertisements: [frontends, everyone]))
+        #expect(Set(try #require(both[F.ip("192.0.2.11")]).ranking) == Self.everyone)
+        #expect(Set(try #require(both[F.ip("192.0.2.10")]).ranking) == Self.everyone)
+    }
+
+    @Test func aServiceSelectedByServiceSelectorsCannotShareItsIP() throws {
+        let selective = L2AdvertisementRule(name: "frontends", serviceSelectors: [LabelSelector(matchLabels: ["app": "shop"])])
+        let tcp = Self.labelled(Self.service("shop-tcp", ["192.0.2.12"]), ["app": "shop"], sharing: "shop")
+        let udp = Self.labelled(Self.service("shop-udp", ["192.0.2.12"]), ["app": "shop"], sharing: "shop")
+        let refused = try Self.decision(Self.inputs(services: [tcp, udp], advertisements: [selective]), "192.0.2.12")
+        #expect(refused.withheld == .sharedIPSelectedByService(service: tcp.service, advertisement: "frontends"))
+        #expect(refused.owner == nil && refused.ranking.isEmpty)
+        #expect("\(refused.withheld!)".contains("cannot share its IP"))
+        // Sharing is fine when no advertisement selects the Services by serviceSelectors.
+        let plain = try Self.decision(Self.inputs(services: [tcp, udp]), "192.0.2.12")
+        #expect(plain.owner != nil && plain.withheld == nil)
+    }
+
+    @Test func preferredNodesWinByScoreAndTheRankingBreaksTies() throws {
+        let ip = F.ip("192.0.2.10")
+        let zoneB = WeightedNodeSelector(weight: 50, preference: LabelSelector(matchLabels: ["zone": "b"]))
+        let nodeD = WeightedNodeSelector(weight: 10, preference: LabelSelector(matchLabels: ["kubernetes.io/hostname": "node-d"]))
+        var nodes = Self.nodes
+        for name in nodes.keys { nodes[name]?.labels["kubernetes.io/hostname"] = name }
+        let preferring = L2AdvertisementRule(name: "prefer", preferredNodes: [zoneB, nodeD])
+        let service = Self.service("s", ["192.0.2.10"])
+        let plan = try Self.decision(Self.inputs(services: [service], advertisements: [preferring], nodes: nodes), "192.0.2.10")
+        #expect(plan.scores == ["node-a": 0, "node-b": 50, "node-c": 0, "node-d": 60])
+        let zoneA = ElectionRanking.rank(["node-a", "node-c"], for: ip)
+        #expect(plan.ranking == ["node-d", "node-b"] + zoneA)
+        #expect(plan.owner == "node-d")
+        // The preferred node gone: the next score; all preferred gone: any eligible node; back: it takes over.
+        var without = Self.inputs(services: [service], advertisements: [preferring], nodes: nodes)
+        without.members = ["node-a", "node-b", "node-c"]
+        #expect(try Self.decision(without, "192.0.2.10").owner == "node-b")
+        without.members = ["node-a", "node-c"]
+        #expect(try Self.decision(without, "192.0.2.10").owner == zoneA.first)
+        without.members = Self.everyone
+        #expect(try Self.decision(without, "192.0.2.10").owner == "node-d")
+        // Weights add up over the advertisements that select the node; a node an advertisement does not select
+        // scores nothing from it.
+        let zoneAOnly = L2AdvertisementRule(name: "a-only", nodeSelectors: [LabelSelector(matchLabels: ["zone": "a"])],
+                                            preferredNodes: [WeightedNodeSelector(weight: 100, preference: LabelSelector(matchLabels: ["zone": "b"])),
+                                                             WeightedNodeSelector(weight: 20, preference: LabelSelector(matchLabels: ["zone": "a"]))])
+        let summed = try Self.decision(Self.inputs(services: [service], advertisements: [preferring, zoneAOnly], nodes: nodes), "192.0.2.10")
+        #expect(summed.scores == ["node-a": 20, "node-b": 50, "node-c": 20, "node-d": 60])
+        // Equal scores: the plain ranking.
+        let flat = L2AdvertisementRule(name: "flat", preferredNodes: [WeightedNodeSelector(weight: 5, preference: LabelSelector())])
+        let tied = try Self.decision(Self.inputs(services: [service], advertisements: [flat], nodes: nodes), "192.0.2.10")
+        #expect(tied.ranking == ElectionRanking.rank(Self.everyone, for: ip))
+        #expect(Set(tied.scores.values) == [5])
+    }
+
     /// Random clusters: the answer does not depend on the order of the inputs; the owner is always a qualified
     /// live member; losing a member that owns nothing moves no IP (a speaker restart elsewhere changes nothing).
     @Test func agreementAndStability() async {

@@ -21,6 +21,16 @@ import Testing
         }
     }
 
+    @Test func thePreferenceScoreComesBeforeTheRanking() throws {
+        let ip = try IPAddress(parsing: "192.0.2.10")
+        let ranked = ElectionRanking.rank(["node-a", "node-b"], for: ip)
+        let (first, second) = (ranked[0], ranked[1])
+        #expect(ConflictResolution.resolve(ip: ip, node: first, claimant: second) == .defend)
+        let scores = [second: 10]
+        #expect(ConflictResolution.resolve(ip: ip, node: first, claimant: second, scores: scores) == .yield)
+        #expect(ConflictResolution.resolve(ip: ip, node: second, claimant: first, scores: scores) == .defend)
+    }
+
     @Test func aMACOfNoSpeakerIsDefendedAgainst() throws {
         #expect(ConflictResolution.resolve(ip: try IPAddress(parsing: "192.0.2.10"), node: "node-a", claimant: nil) == .defend)
     }

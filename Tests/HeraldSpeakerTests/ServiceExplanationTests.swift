@@ -85,6 +85,34 @@ import Testing
         #expect(text.contains("  owner:            \(ranking[0])"), "\(text)")
     }
 
+    /// serviceSelectors and preferredNodeSelectors, mapped from the API objects: the scores and the selection
+    /// show in the text.
+    @Test func showsPreferenceScoresAndServiceSelectors() throws {
+        var shop = Self.service("shop")
+        shop.metadata.labels = ["app": "shop"]
+        let preferB = L2Advertisement(
+            metadata: ObjectMeta(name: "prefer-b", namespace: "herald-system"),
+            spec: .init(serviceSelectors: [LabelSelectorObject(matchLabels: ["app": "shop"])],
+                        preferredNodeSelectors: [.init(weight: 40, preference: LabelSelectorObject(matchLabels: ["kubernetes.io/hostname": "node-b"]))]))
+        let others = L2Advertisement(metadata: ObjectMeta(name: "others", namespace: "herald-system"),
+                                     spec: .init(serviceSelectors: [LabelSelectorObject(matchLabels: ["app": "blog"])]))
+        let nodes = [Self.node("node-a"), Self.node("node-b"), Self.node("node-c")]
+        let text = Self.explain(shop, slices: [Self.slice("shop", on: ["node-a"])], advertisements: [preferB, others], nodes: nodes,
+                                membership: Self.membership(["node-a", "node-b", "node-c"]))
+        #expect(text.contains("prefer-b (every node; every interface; its serviceSelectors select this Service; 1 preferredNodeSelectors)"), "\(text)")
+        #expect(text.contains("others (every node; every interface; its serviceSelectors do not select this Service)"), "\(text)")
+        #expect(text.contains("  owner:            node-b (every interface)"), "\(text)")
+        #expect(text.contains("by preference score (preferredNodeSelectors)"), "\(text)")
+        #expect(text.contains("    1. node-b               score 40   owner"), "\(text)")
+        #expect(text.contains("score 0    ranks below node-b"), "\(text)")
+        // A bad weight leaves the advertisement out and says which field.
+        var bad = preferB
+        bad.spec?.preferredNodeSelectors?[0].weight = 0
+        let view = SpeakerView(services: [shop], endpointSlices: [], pools: [], advertisements: [bad], nodes: nodes, members: [],
+                               loadBalancerClass: nil)
+        #expect(view.problems == ["L2Advertisement herald-system/prefer-b: spec.preferredNodeSelectors[0].weight: 0 is not within 1 and 100"])
+    }
+
     @Test func saysWhyNobodyAnnouncesAndWhenTheStatusDisagrees() throws {
         let shop = Self.service("shop")
         let nodes = [Self.node("node-a"), Self.node("node-b")]

@@ -33,12 +33,15 @@ struct LabTests {
         return yaml
     }
 
-    func service(_ name: String, port: Int = 80, local: Bool = false, annotations: [String: String] = [:]) -> String {
-        let annotationText = annotations.isEmpty ? "{}" : "{" + annotations.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \"\($0.value)\"" }.joined(separator: ", ") + "}"
+    func service(_ name: String, port: Int = 80, local: Bool = false, annotations: [String: String] = [:],
+                 labels: [String: String] = [:]) -> String {
+        func flow(_ map: [String: String]) -> String {
+            "{" + map.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \"\($0.value)\"" }.joined(separator: ", ") + "}"
+        }
         return """
             apiVersion: v1
             kind: Service
-            metadata: {name: \(name), namespace: default, labels: {\(LabCluster.testLabel): "true"}, annotations: \(annotationText)}
+            metadata: {name: \(name), namespace: default, labels: \(flow(labels.merging([LabCluster.testLabel: "true"]) { $1 })), annotations: \(flow(annotations))}
             spec:
               type: LoadBalancer
               externalTrafficPolicy: \(local ? "Local" : "Cluster")
@@ -176,6 +179,75 @@ struct LabTests {
         try await lab.lab("speaker", "kill", "node-1")
         // node-1 gone: nobody else is selected, so nobody answers.
         try await lab.waitForOwner("203.0.113.220", nil, limit: .seconds(5))
+    }
+
+    /// MetalLB v0.16's serviceSelectors and preferredNodeSelectors: an advertisement serves only the Services it
+    /// selects; a selected Service that shares its IP is refused, with a Warning Event; the preferred node
+    /// announces while its speaker runs, the next score while it does not, and takes the IP back when it returns.
+    @Test func serviceSelectorsAndPreferredNodesChooseWhatIsAnnouncedAndByWhom() async throws {
+        try await lab.reset()
+        let preferences = """
+            [{weight: 50, preference: {matchLabels: {lab.herald.dev/index: "3"}}}, \
+            {weight: 10, preference: {matchLabels: {lab.herald.dev/index: "2"}}}]
+            """
+        try await lab.apply(pool("sel", ["203.0.113.224-203.0.113.227"],
+                                 advertisement: "{ipAddressPools: [NAME], serviceSelectors: [{matchLabels: {app: shop}}], preferredNodeSelectors: \(preferences)}"))
+        let shared = ["metallb.io/allow-shared-ip": "shop", "metallb.io/loadBalancerIPs": "203.0.113.227"]
+        let services = [
+            ("shop", ["app": "shop"], [String: String]()), ("blog", ["app": "blog"], [:]),
+            ("shop-tcp", ["app": "shop"], shared), ("shop-udp", ["app": "shop"], shared),
+        ]
+        for (name, labels, annotations) in services {
+            try await lab.apply(service(name, port: name == "shop-udp" ? 53 : 80, annotations: annotations, labels: labels))
+            try await lab.lab(["endpoints", name] + lab.nodes)
+        }
+        let shop = try await lab.ingress("shop"), blog = try await lab.ingress("blog")
+        #expect(try await lab.ingress("shop-tcp") == "203.0.113.227")
+        try await lab.waitForOwner(shop, "node-3")
+        let event = try await waitFor("an AnnounceRefused Event on shop-tcp", limit: .seconds(20), interval: .milliseconds(200)) {
+            let messages = try await lab.kubectl("get", "events", "-n", "default", "--field-selector", "reason=AnnounceRefused,involvedObject.name=shop-tcp",
+                                                 "-o", "jsonpath={.items[*].message}").output
+            return (messages.isEmpty ? nil : messages, messages)
+        }
+        #expect(event.contains("203.0.113.227") && event.contains("cannot share its IP"), "\(event)")
+        for ip in [blog, "203.0.113.227"] { #expect(try await lab.owner(ip) == nil, "\(ip) is answered") }
+        // The controller, with its own RBAC, counts the pool's addresses in its status: three taken (two
+        // Services share one), one free.
+        let counts = try await waitFor("pool sel's status", limit: .seconds(10), interval: .milliseconds(200)) {
+            let shown = try await lab.kubectl("get", "ipaddresspools", "sel", "-n", "herald-system",
+                                              "-o", "jsonpath={.status.assignedIPv4} {.status.availableIPv4}", check: false).output
+            return (shown == "3 1" ? shown : nil, shown)
+        }
+        #expect(counts == "3 1")
+        // Every speaker's ConfigurationState says what it refuses; the controller's is valid.
+        @Sendable func states() async throws -> String {
+            try await lab.kubectl("get", "configurationstates", "-n", "herald-system", "-o",
+                                  #"jsonpath={range .items[*]}{.metadata.name}={.status.result} {end}"#, check: false).output
+        }
+        let invalid = "controller=Valid speaker-node-1=Invalid speaker-node-2=Invalid speaker-node-3=Invalid "
+        _ = try await waitFor("every speaker's ConfigurationState Invalid", limit: .seconds(10), interval: .milliseconds(200)) {
+            let shown = try await states()
+            return (shown == invalid ? true : nil, shown)
+        }
+        let summary = try await lab.kubectl("get", "configurationstates", "speaker-node-2", "-n", "herald-system",
+                                            "-o", "jsonpath={.status.errorSummary}").output
+        #expect(summary.contains("203.0.113.227") && summary.contains("cannot share its IP"), "\(summary)")
+        let explained = try await lab.speakerCommand(
+            "explain", "--service", "default/shop", "--kubeconfig", "\(lab.directory)/herald-speaker.kubeconfig",
+            "--speaker", "http://203.0.113.11:7472", check: false)
+        #expect(explained.output.contains("1. node-3               score 50   owner"), "\(explained)")
+        #expect(explained.output.contains("2. node-2               score 10"), "\(explained)")
+        // The preferred node's speaker stops: the next score takes over; it returns: the IP goes back.
+        try await lab.lab("speaker", "kill", "node-3")
+        try await lab.waitForOwner(shop, "node-2", limit: .seconds(10))
+        try await lab.lab("speaker", "start", "node-3")
+        try await lab.waitForOwner(shop, "node-3", limit: .seconds(20))
+        // The refused Services go: every component is valid again.
+        try await lab.kubectl("delete", "svc", "shop-tcp", "shop-udp", "-n", "default")
+        _ = try await waitFor("every ConfigurationState Valid", limit: .seconds(10), interval: .milliseconds(200)) {
+            let shown = try await states()
+            return (shown == invalid.replacingOccurrences(of: "Invalid", with: "Valid") ? true : nil, shown)
+        }
     }
 
     /// A node declared out of service (the taint of a non-graceful shutdown) or whose network is unavailable

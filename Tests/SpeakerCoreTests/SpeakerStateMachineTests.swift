@@ -308,4 +308,28 @@ import Testing
         driver.handle(.observed(configuration, Self.members))
         #expect(driver.actions.filter { if case .log(let line) = $0 { line.level == .error } else { false } }.count == 1)
     }
+
+    /// A shared IP that an advertisement selects by serviceSelectors: announced by nobody, one Warning Event from
+    /// one node only (the first live member in the IP's ranking), again only after the configuration changed.
+    @Test func aSharedIPSelectedByServiceSelectorsIsRefusedWithOneEvent() {
+        var configuration = Self.configuration
+        configuration.inputs.advertisements = [
+            L2AdvertisementRule(name: "shop", serviceSelectors: [LabelSelector(matchLabels: ["app": "shop"])])
+        ]
+        configuration.inputs.services[0].labels = ["app": "shop"]
+        configuration.inputs.services[0].sharingKey = "shop"
+        var posted: [String: [Machine.Notice]] = [:]
+        for node in Self.nodes {
+            var driver = Driver(machine: Machine(options: .init(nodeName: node), interfaces: ["eth0"]))
+            driver.handle(.observed(Self.configuration, Self.members))
+            let refused = driver.handle(.observed(configuration, Self.members))
+            posted[node] = Self.notices(refused).filter { $0.reason == "AnnounceRefused" }
+            #expect(driver.machine.announced.isEmpty, "\(node) announces a refused IP")
+            #expect(Self.notices(driver.handle(.observed(configuration, Self.members))).isEmpty, "posted twice")
+        }
+        #expect(posted.values.map(\.count).sorted() == [0, 0, 1])
+        let notice = posted[Self.owner]?.first
+        #expect(notice?.kind == .warning && notice?.services == [Self.service])
+        #expect(notice?.message.contains("cannot share its IP") == true)
+    }
 }

@@ -4,12 +4,18 @@
 ///
 /// The rules are MetalLB's Layer 2 rules:
 /// - an IP is announced only if an `L2Advertisement` selects its pool (by name, by pool selector, or by
-///   selecting every pool when it names none) and at least one Service on the IP has a ready endpoint;
+///   selecting every pool when it names none) and one of its Services (by `serviceSelectors`, or every Service
+///   when it has none), and at least one Service on the IP has a ready endpoint;
+/// - a Service that an advertisement selects by `serviceSelectors` cannot share its IP (MetalLB refuses it
+///   too): an IP with such a Service carrying `metallb.io/allow-shared-ip` is announced by nobody, and said so;
 /// - a node is a candidate when its speaker is a live member, it does not carry
 ///   `node.kubernetes.io/exclude-from-external-load-balancers`, its network is not `NetworkUnavailable`, it is
 ///   not tainted `node.kubernetes.io/out-of-service`, one of those advertisements selects it, and, for a
 ///   Service with `externalTrafficPolicy: Local`, it runs a ready endpoint of that Service;
-/// - the owner is the first candidate of `ElectionRanking` for the IP, so Services sharing an IP share it.
+/// - the candidates are ordered by their preference score (the weights of the advertisements'
+///   `preferredNodeSelectors` that match the node, summed over the advertisements that select it), highest
+///   first, and within one score by `ElectionRanking` for the IP; the first is the owner. A preferred node that
+///   comes back takes the IP back; with no preferred node available any candidate announces.
 public enum AnnouncementPlanner {
     public static let excludeLabel = "node.kubernetes.io/exclude-from-external-load-balancers"
     /// The taint of a node an operator declared dead (Kubernetes' non-graceful node shutdown): its pods are
@@ -35,10 +41,25 @@ public enum AnnouncementPlanner {
             return decision
         }
         decision.pool = pool.name
-        let advertisements = inputs.advertisements.filter { $0.selects(pool: pool.name, labels: pool.labels) }
-        guard !advertisements.isEmpty else {
+        let forPool = inputs.advertisements.filter { $0.selects(pool: pool.name, labels: pool.labels) }
+        guard !forPool.isEmpty else {
             decision.withheld = .noAdvertisement(pool: pool.name)
             return decision
+        }
+        let advertisements = forPool.filter { advertisement in
+            services.contains { advertisement.selects(serviceLabels: $0.labels) }
+        }
+        guard !advertisements.isEmpty else {
+            decision.withheld = .noAdvertisementForServices(pool: pool.name, advertisements: forPool.map(\.name))
+            return decision
+        }
+        for service in services where service.sharingKey != nil {
+            if let selecting = advertisements.first(where: {
+                !$0.serviceSelectors.isEmpty && $0.selects(serviceLabels: service.labels)
+            }) {
+                decision.withheld = .sharedIPSelectedByService(service: service.service, advertisement: selecting.name)
+                return decision
+            }
         }
         let serving = services.filter { !$0.readyEndpointNodes.isEmpty }
         guard !serving.isEmpty else {
@@ -54,7 +75,8 @@ public enum AnnouncementPlanner {
                 candidates.append(node)
             }
         }
-        decision.ranking = ElectionRanking.rank(candidates, for: ip)
+        decision.scores = scores(of: nodes, advertisements: advertisements, inputs)
+        decision.ranking = rank(candidates, for: ip, scores: decision.scores)
         guard let owner = decision.ranking.first else {
             decision.withheld = .noCandidate
             return decision
@@ -62,6 +84,39 @@ public enum AnnouncementPlanner {
         decision.owner = owner
         decision.interfaces = interfaces(of: owner, advertisements: advertisements, inputs)
         return decision
+    }
+
+    /// `nodes` by preference score, highest first, then by `ElectionRanking` for `ip`: the same order on every
+    /// node. Scores absent count as 0.
+    public static func rank(_ nodes: some Collection<String>, for ip: IPAddress, scores: [String: Int]) -> [String] {
+        let ranked = ElectionRanking.rank(nodes, for: ip)
+        guard !scores.isEmpty else { return ranked }
+        let position = Dictionary(ranked.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        return ranked.sorted { a, b in
+            let (scoreA, scoreB) = (scores[a] ?? 0, scores[b] ?? 0)
+            return scoreA != scoreB ? scoreA > scoreB : position[a]! < position[b]!
+        }
+    }
+
+    /// Each node's preference score: for every advertisement that selects the node, the weights of its
+    /// `preferredNodeSelectors` whose preference matches the node, added up. Empty when no advertisement has
+    /// preferences (every score 0: the ranking alone decides). Nodes the cluster does not know are left out.
+    static func scores(
+        of nodes: [String], advertisements: [L2AdvertisementRule], _ inputs: AnnouncementInputs
+    ) -> [String: Int] {
+        guard advertisements.contains(where: { !$0.preferredNodes.isEmpty }) else { return [:] }
+        var scores: [String: Int] = [:]
+        for node in nodes {
+            guard let labels = inputs.nodes[node]?.labels else { continue }
+            var score = 0
+            for advertisement in advertisements where advertisement.selects(nodeLabels: labels) {
+                for preferred in advertisement.preferredNodes where preferred.preference.matches(labels) {
+                    score += preferred.weight
+                }
+            }
+            scores[node] = score
+        }
+        return scores
     }
 
     /// The pool the controller wrote into the annotation, else the one whose ranges hold the IP.
@@ -160,16 +215,22 @@ public struct AnnouncedService: Hashable, Sendable {
     public var trafficPolicy: TrafficPolicy
     /// Nodes running at least one ready endpoint of the Service.
     public var readyEndpointNodes: Set<String>
+    /// The Service's labels (for `serviceSelectors`).
+    public var labels: [String: String]
+    /// `metallb.io/allow-shared-ip`, nil when the Service does not share its IP.
+    public var sharingKey: String?
 
     public init(
         service: ServiceKey, ips: [IPAddress], pool: String? = nil, trafficPolicy: TrafficPolicy = .cluster,
-        readyEndpointNodes: Set<String>
+        readyEndpointNodes: Set<String>, labels: [String: String] = [:], sharingKey: String? = nil
     ) {
         self.service = service
         self.ips = ips
         self.pool = pool
         self.trafficPolicy = trafficPolicy
         self.readyEndpointNodes = readyEndpointNodes
+        self.labels = labels
+        self.sharingKey = sharingKey
     }
 }
 
@@ -193,16 +254,27 @@ public struct L2AdvertisementRule: Hashable, Sendable {
     public var nodeSelectors: [LabelSelector]
     /// Empty: every interface.
     public var interfaces: [String]
+    /// Empty: every Service.
+    public var serviceSelectors: [LabelSelector]
+    /// `preferredNodeSelectors`: soft preferences among the nodes `nodeSelectors` allows.
+    public var preferredNodes: [WeightedNodeSelector]
 
     public init(
         name: String, pools: [String] = [], poolSelectors: [LabelSelector] = [], nodeSelectors: [LabelSelector] = [],
-        interfaces: [String] = []
+        interfaces: [String] = [], serviceSelectors: [LabelSelector] = [], preferredNodes: [WeightedNodeSelector] = []
     ) {
         self.name = name
         self.pools = pools
         self.poolSelectors = poolSelectors
         self.nodeSelectors = nodeSelectors
         self.interfaces = interfaces
+        self.serviceSelectors = serviceSelectors
+        self.preferredNodes = preferredNodes
+    }
+
+    /// An advertisement without service selectors applies to every Service.
+    public func selects(serviceLabels: [String: String]) -> Bool {
+        serviceSelectors.isEmpty || serviceSelectors.contains { $0.matches(serviceLabels) }
     }
 
     /// An advertisement that names no pool and no pool selector selects every pool.
@@ -217,6 +289,18 @@ public struct L2AdvertisementRule: Hashable, Sendable {
     }
 }
 
+/// One `preferredNodeSelectors` entry: a node that `preference` matches scores `weight`.
+public struct WeightedNodeSelector: Hashable, Sendable {
+    /// 1–100, as MetalLB's schema allows.
+    public var weight: Int
+    public var preference: LabelSelector
+
+    public init(weight: Int, preference: LabelSelector) {
+        self.weight = weight
+        self.preference = preference
+    }
+}
+
 /// The decision for one IP.
 public struct IPAnnouncement: Hashable, Sendable {
     public var ip: IPAddress
@@ -224,6 +308,9 @@ public struct IPAnnouncement: Hashable, Sendable {
     public var pool: String?
     /// Candidates from the owner down.
     public var ranking: [String] = []
+    /// Each known node's preference score (`preferredNodeSelectors`), candidate or not; empty when no
+    /// advertisement for the IP has preferences.
+    public var scores: [String: Int] = [:]
     public var owner: String?
     /// The owner's interfaces; nil: every interface.
     public var interfaces: Set<String>?
@@ -240,6 +327,10 @@ public struct IPAnnouncement: Hashable, Sendable {
     public enum Withheld: Hashable, Sendable, CustomStringConvertible {
         case noPool
         case noAdvertisement(pool: String)
+        /// Advertisements select the pool, but by `serviceSelectors` none of the IP's Services.
+        case noAdvertisementForServices(pool: String, advertisements: [String])
+        /// A Service on the IP shares it and an advertisement selects it by `serviceSelectors`.
+        case sharedIPSelectedByService(service: ServiceKey, advertisement: String)
         case noReadyEndpoint
         case noCandidate
 
@@ -247,6 +338,12 @@ public struct IPAnnouncement: Hashable, Sendable {
             switch self {
             case .noPool: "no IPAddressPool holds the IP"
             case .noAdvertisement(let pool): "no L2Advertisement selects pool \"\(pool)\""
+            case .noAdvertisementForServices(let pool, let names):
+                "the L2Advertisements of pool \"\(pool)\" (\(names.sorted().joined(separator: ", "))) "
+                    + "select none of its Services by their serviceSelectors"
+            case .sharedIPSelectedByService(let service, let advertisement):
+                "\(service) shares its IP (metallb.io/allow-shared-ip) and L2Advertisement \"\(advertisement)\" "
+                    + "selects it by serviceSelectors: a Service selected by serviceSelectors cannot share its IP"
             case .noReadyEndpoint: "no Service on the IP has a ready endpoint"
             case .noCandidate: "no node qualifies"
             }

@@ -10,10 +10,14 @@ public enum ConflictResolution: Hashable, Sendable {
     /// The claim comes from another interface of this same node.
     case ignore
 
-    /// `claimant`: the node whose speaker owns the claiming MAC, nil when no speaker does.
-    public static func resolve(ip: IPAddress, node: String, claimant: String?) -> ConflictResolution {
+    /// `claimant`: the node whose speaker owns the claiming MAC, nil when no speaker does. `scores`: the IP's
+    /// preference scores (`IPAnnouncement.scores`, the same on both nodes, as they read the same Nodes), which
+    /// come before the ranking as they do in the plan.
+    public static func resolve(
+        ip: IPAddress, node: String, claimant: String?, scores: [String: Int] = [:]
+    ) -> ConflictResolution {
         guard let claimant else { return .defend }
         if claimant == node { return .ignore }
-        return ElectionRanking.rank([node, claimant], for: ip).first == claimant ? .yield : .defend
+        return AnnouncementPlanner.rank([node, claimant], for: ip, scores: scores).first == claimant ? .yield : .defend
     }
 }

@@ -116,10 +116,14 @@ public struct ServiceExplanation: Sendable {
         }
         if !decision.ranking.isEmpty {
             let scored = !decision.scores.isEmpty
+            // A dual-stack Service's IPs are ranked by its first IP, so that one node announces both.
+            let rankedFor =
+                decision.rankedBy == decision.ip ? "this IP" : "\(decision.rankedBy) (the Service's first IP)"
             lines.append(
                 scored
-                    ? "  candidates, by preference score (preferredNodeSelectors), then the election's ranking:"
-                    : "  candidates, by the election's ranking for this IP:")
+                    ? "  candidates, by preference score (preferredNodeSelectors), then the election's ranking for "
+                        + "\(rankedFor):"
+                    : "  candidates, by the election's ranking for \(rankedFor):")
             for (index, node) in decision.ranking.enumerated() {
                 let role = index == 0 ? "owner" : "ranks below \(decision.ranking[0])"
                 let score = scored ? "score \(String(decision.scores[node] ?? 0).padding(toLength: 4)) " : ""

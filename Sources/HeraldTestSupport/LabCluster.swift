@@ -20,6 +20,9 @@ public struct LabCluster: Sendable {
 
     public var kubeconfig: String { directory + "/cluster/kubeconfig" }
     public var nodes: [String] { (1...nodeCount).map { "node-\($0)" } }
+    /// The client's addresses on the lab's bridge (scripts/lab: 203.0.113.0/24 and 2001:db8:1ab::/64).
+    public static let clientIPv4 = "203.0.113.2"
+    public static let clientIPv6 = "2001:db8:1ab::2"
     /// The label every object a lab test makes carries, so `reset` removes exactly those.
     public static let testLabel = "lab.herald.dev/test"
 
@@ -102,7 +105,19 @@ public struct LabCluster: Sendable {
         }
     }
 
-    /// The node whose MAC answers the client's ARP for `ip`, or nil when nobody answers.
+    /// Waits for the Service to show `count` IPs in its status (a dual-stack Service: two), in status order.
+    public func ingresses(_ service: String, namespace: String = "default", count: Int) async throws -> [String] {
+        try await waitFor("\(count) IPs for \(namespace)/\(service)", limit: .seconds(30), interval: .milliseconds(200))
+        {
+            let result = try await kubectl(
+                "get", "svc", service, "-n", namespace, "-o",
+                "jsonpath={range .status.loadBalancer.ingress[*]}{.ip}{\"\\n\"}{end}", check: false)
+            let ips = result.output.split(whereSeparator: \.isNewline).map(String.init)
+            return (ips.count == count ? ips : nil, result.description)
+        }
+    }
+
+    /// The node whose MAC answers the client's ARP (NDP for an IPv6 `ip`) for `ip`, or nil when nobody answers.
     public func owner(_ ip: String) async throws -> String? {
         let result = try await lab("owner", ip, check: false)
         return result.succeeded ? result.output.trimmingCharacters(in: .whitespacesAndNewlines) : nil
@@ -137,14 +152,14 @@ public struct LabCluster: Sendable {
             [packageRoot.appendingPathComponent("scripts/lab").path] + arguments, limit: limit, check: check)
     }
 
-    /// ARP probes from the client (scripts/lib/arp-probe): probes, answered, unanswered, longest_gap_ms,
-    /// doubled (probes two MACs answered), replies (MAC:count,…).
+    /// ARP probes (Neighbour Solicitations for an IPv6 `ip`) from the client (scripts/lib/neighbour-probe):
+    /// probes, answered, unanswered, longest_gap_ms, doubled (probes two MACs answered), replies (MAC:count,…).
     public func probe(_ ip: String, count: Int, intervalMilliseconds: Int) async throws -> [String: String] {
         let seconds = count * intervalMilliseconds / 1000 + 30
         let result = try await lab(
             [
-                "exec", "client", packageRoot.appendingPathComponent("scripts/lib/arp-probe").path,
-                "eth0", "203.0.113.2", ip, "\(count)", "\(intervalMilliseconds)",
+                "exec", "client", packageRoot.appendingPathComponent("scripts/lib/neighbour-probe").path,
+                "eth0", ip.contains(":") ? Self.clientIPv6 : Self.clientIPv4, ip, "\(count)", "\(intervalMilliseconds)",
             ], limit: .seconds(seconds))
         return Self.pairs(result.output)
     }

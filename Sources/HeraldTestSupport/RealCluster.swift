@@ -131,7 +131,7 @@ public struct RealCluster: Sendable {
         return Self.pairs(result.output)
     }
 
-    /// ARP probes from the client in the background (scripts/lib/arp-probe, at most `count`), until stopped;
+    /// ARP probes from the client in the background (scripts/lib/neighbour-probe, at most `count`), until stopped;
     /// with `trace`, one line per probe there (its time and the MACs that answered it).
     public func startProbing(
         _ ip: String, count: Int, intervalMilliseconds: Int, trace: String? = nil
@@ -139,7 +139,7 @@ public struct RealCluster: Sendable {
         try BackgroundProcess(
             [
                 packageRoot.appendingPathComponent("scripts/cluster").path, "exec", "client",
-                packageRoot.appendingPathComponent("scripts/lib/arp-probe").path,
+                packageRoot.appendingPathComponent("scripts/lib/neighbour-probe").path,
                 "eth0", "203.0.113.2", ip, "\(count)", "\(intervalMilliseconds)",
             ] + (trace.map { [$0] } ?? []))
     }

@@ -29,10 +29,13 @@ public final class InterfaceResponder: Service, Sendable {
     public let interfaceName: String
     public let schedule: AnnouncementSchedule
     public let ndpMode: NDPMode
-    /// How often to ask, for each announced IPv4 address, whether another MAC answers for it too (an RFC 5227
-    /// probe; nil: never). Two owners after a partition heals find each other this way: their answers to
-    /// clients are unicast, so neither would see the other.
+    /// How often to ask, for each announced address, whether another MAC answers for it too (an RFC 5227 ARP
+    /// probe, or a DAD solicitation for IPv6; nil: never). Two owners after a partition heals find each other
+    /// this way: their answers to clients are unicast, so neither would see the other.
     public let conflictProbeInterval: Duration?
+    /// How often to announce every owned address again, after its gain's schedule (nil: never, the default):
+    /// for a switch or gateway whose tables age out faster than the clients' neighbour caches.
+    public let refreshInterval: Duration?
     private let claimHandler = Mutex<(@Sendable (ForeignClaim) -> Void)?>(nil)
     /// Addresses not answered for whose claims are still reported, and probed: yielded in a conflict.
     private let watched = Mutex<Set<IPAddress>>([])
@@ -59,12 +62,14 @@ public final class InterfaceResponder: Service, Sendable {
     /// Opens the interface's socket now, so that a missing interface or privilege fails at start-up.
     public init(
         interfaceName: String, schedule: AnnouncementSchedule = .standard, ndpMode: NDPMode = .responder,
-        conflictProbeInterval: Duration? = .seconds(1), logger: Logger, metricsFactory: any MetricsFactory
+        conflictProbeInterval: Duration? = .seconds(1), refreshInterval: Duration? = nil, logger: Logger,
+        metricsFactory: any MetricsFactory
     ) throws(ResponderStartError) {
         self.interfaceName = interfaceName
         self.schedule = schedule
         self.ndpMode = ndpMode
         self.conflictProbeInterval = conflictProbeInterval
+        self.refreshInterval = refreshInterval
         var logger = logger
         logger[metadataKey: "interface"] = "\(interfaceName)"
         self.logger = logger
@@ -201,6 +206,9 @@ public final class InterfaceResponder: Service, Sendable {
             if let conflictProbeInterval {
                 group.addTask { await self.probeForConflicts(every: conflictProbeInterval) }
             }
+            if let refreshInterval {
+                group.addTask { await self.refreshAnnouncements(every: refreshInterval) }
+            }
             for await ip in gains.cancelOnGracefulShutdown() {
                 group.addTask { await self.sendAnnouncements(of: ip) }
             }
@@ -218,21 +226,38 @@ public final class InterfaceResponder: Service, Sendable {
         for offset in schedule.offsets {
             do { try await clock.sleep(until: start + offset) } catch { return }
             guard table.contains(ip) else { return }
-            let current = armed.withLock { $0 }
-            current.membership.reconcile(with: ipv6Addresses)
-            for frame in current.policy.announcement(of: ip) {
-                do {
-                    try current.socket.send(frame.bytes)
-                    metrics.gratuitousSent[ip.family]?.increment()
-                } catch {
-                    metrics.sendErrors.increment()
-                    logger.warning("announcement failed", metadata: ["ip": "\(ip)", "error": "\(error)"])
-                }
+            announceOnce(ip, on: armed.withLock { $0 })
+        }
+    }
+
+    /// Gratuitous ARP, or an unsolicited advertisement, for `ip` once.
+    private func announceOnce(_ ip: IPAddress, on current: Armed) {
+        current.membership.reconcile(with: ipv6Addresses)
+        for frame in current.policy.announcement(of: ip) {
+            do {
+                try current.socket.send(frame.bytes)
+                metrics.gratuitousSent[ip.family]?.increment()
+            } catch {
+                metrics.sendErrors.increment()
+                logger.warning("announcement failed", metadata: ["ip": "\(ip)", "error": "\(error)"])
             }
         }
     }
 
-    /// Until cancelled: every interval, a probe for each announced IPv4 address.
+    /// Until cancelled: every interval, each owned address announced once more (the opt-in refresh; kube-vip
+    /// does it every 3 s, keepalived with `garp_master_refresh`).
+    private func refreshAnnouncements(every interval: Duration) async {
+        let clock = ContinuousClock()
+        var next = clock.now + interval
+        while !Task.isCancelled {
+            do { try await clock.sleep(until: next) } catch { return }
+            next = next + interval
+            let current = armed.withLock { $0 }
+            for ip in table.all { announceOnce(ip, on: current) }
+        }
+    }
+
+    /// Until cancelled: every interval, a probe for each announced or watched address, in both families.
     private func probeForConflicts(every interval: Duration) async {
         let clock = ContinuousClock()
         var next = clock.now + interval
@@ -240,7 +265,7 @@ public final class InterfaceResponder: Service, Sendable {
             do { try await clock.sleep(until: next) } catch { return }
             next = next + interval
             let current = armed.withLock { $0 }
-            for case .v4(let address) in table.all.union(watched.withLock { $0 }) {
+            for address in table.all.union(watched.withLock { $0 }) {
                 do {
                     try current.socket.send(current.policy.conflictProbe(for: address).bytes)
                     metrics.probesSent.increment()
@@ -254,6 +279,13 @@ public final class InterfaceResponder: Service, Sendable {
     /// Whether the packet socket answers for `ip`: not IPv6 addresses the kernel proxies.
     private func answersHere(_ ip: IPAddress) -> Bool {
         (ndpMode == .responder || ip.family == .v4) && table.contains(ip)
+    }
+
+    /// Whether another MAC's claim of `ip` is reported although the packet socket does not answer for it: an
+    /// address yielded in a conflict, or an IPv6 address the kernel answers for (kernel-proxy mode), so that
+    /// conflicts are found in that mode too.
+    private func claimsWatchedHere(_ ip: IPAddress) -> Bool {
+        watched.withLock { $0.contains(ip) } || (ip.family == .v6 && ndpMode == .kernelProxy && table.contains(ip))
     }
 
     /// Runs on the reader thread: receive, decide, answer.
@@ -292,7 +324,7 @@ public final class InterfaceResponder: Service, Sendable {
                 bytes: UnsafeRawBufferPointer(rebasing: buffer[..<min(reception.length, buffer.count)]))
             let verdict = policy.verdict(
                 for: bytes, hadVLANTag: reception.hadVLANTag, notForUs: reception.notForUs,
-                owns: answersHere, watches: { ip in watched.withLock { $0.contains(ip) } })
+                owns: answersHere, watches: claimsWatchedHere)
             switch verdict {
             case .answer(let frame, let family):
                 metrics.requestsReceived[family]?.increment()

@@ -134,11 +134,23 @@ public struct ResponderPolicy: Sendable {
                 .frame(from: mac, to: destinationMAC), .v6)
     }
 
-    /// An RFC 5227 ARP probe for `ip` (sender 0.0.0.0, so no neighbour cache learns from it): whoever else
-    /// answers for `ip` replies to this MAC, and `verdict` reports that reply as a claim. IPv4 only: the IPv6
-    /// equivalent, a DAD solicitation, is answered to all nodes and would move every neighbour's entry.
-    public func conflictProbe(for ip: IPv4Address) -> EthernetFrame {
-        ARPPacket.request(for: ip, from: mac, ip: IPv4Address(rawValue: 0)).frame(to: .broadcast)
+    /// A probe asking whether another MAC answers for `ip`, built so that no neighbour cache learns from it.
+    /// IPv4: an RFC 5227 ARP probe (sender 0.0.0.0), which another holder answers with a reply to this MAC.
+    /// IPv6: a Duplicate Address Detection solicitation (RFC 4862 §5.4: from `::` to the target's
+    /// solicited-node group, no source link-layer option), which another holder answers with an advertisement
+    /// to all nodes. `verdict` reports either answer as a claim. The IPv6 answer, being to all nodes, also
+    /// moves neighbours to the other holder for a moment; that only happens when there are two holders, and the
+    /// conflict it reveals ends with the winner announcing again.
+    public func conflictProbe(for ip: IPAddress) -> EthernetFrame {
+        switch ip {
+        case .v4(let address):
+            return ARPPacket.request(for: address, from: mac, ip: IPv4Address(rawValue: 0)).frame(to: .broadcast)
+        case .v6(let address):
+            let group = address.solicitedNodeMulticast
+            return NDPMessage.solicitation(NeighborSolicitation(target: address))
+                .packet(source: .unspecified, destination: group)
+                .frame(from: mac, to: IPv6Packet.multicastMAC(for: group))
+        }
     }
 
     /// The frames that announce `ip` at this MAC: gratuitous ARP in request and reply form, or an unsolicited

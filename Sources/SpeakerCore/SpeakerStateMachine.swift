@@ -406,7 +406,7 @@ public struct SpeakerStateMachine: Sendable {
     ) {
         for (ip, decision) in new.sorted(by: { $0.key < $1.key }) {
             guard case .sharedIPSelectedByService = decision.withheld, old[ip]?.withheld != decision.withheld,
-                ElectionRanking.rank(live, for: ip).first == options.nodeName
+                ElectionRanking.rank(live, for: decision.rankedBy).first == options.nodeName
             else { continue }
             let message = "\(ip) is not announced: \(decision.withheld!)"
             actions.append(
@@ -468,7 +468,10 @@ public struct SpeakerStateMachine: Sendable {
         let who = claimant.map { "node \"\($0)\"" } ?? "a host that runs no Herald speaker"
         let services = plan[claim.ip]?.services ?? []
         let scores = plan[claim.ip]?.scores ?? [:]
-        switch ConflictResolution.resolve(ip: claim.ip, node: options.nodeName, claimant: claimant, scores: scores) {
+        let rankedBy = plan[claim.ip]?.rankedBy
+        switch ConflictResolution.resolve(
+            ip: claim.ip, node: options.nodeName, claimant: claimant, scores: scores, rankedBy: rankedBy)
+        {
         case .ignore:
             return
         case .yield:

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import HeraldCommandSupport
 import L2Announcer
 import Logging
@@ -27,11 +28,35 @@ struct LayerTwoOptions: ParsableArguments {
     @Option(
         help:
             """
-            Every this many milliseconds, ask whether another MAC answers for an IPv4 address this node announces \
-            (an ARP probe from 0.0.0.0; 0 turns it off). Finds two owners after a network partition heals.
+            Every this many milliseconds, ask whether another MAC answers for an address this node announces (an \
+            ARP probe from 0.0.0.0, a DAD Neighbour Solicitation for IPv6; 0 turns it off). Finds two owners \
+            after a network partition heals.
             """
     )
     var conflictProbeInterval: Int = 1000
+
+    @Option(
+        help:
+            """
+            Every this many milliseconds, announce every address this node owns again (gratuitous ARP, \
+            unsolicited Neighbour Advertisement), for switches or gateways whose tables age out faster than the \
+            clients'. 0, the default, turns it off; else at least 100. Default from \(Self.refreshEnvironment).
+            """
+    )
+    var announceRefreshInterval: Int?
+
+    /// The DaemonSet's way to set `--announce-refresh-interval` without editing the arguments.
+    static let refreshEnvironment = "HERALD_ANNOUNCE_REFRESH_INTERVAL"
+
+    /// `--announce-refresh-interval`, else the environment's, else 0 (off).
+    func resolvedRefreshInterval() throws -> Int {
+        if let announceRefreshInterval { return announceRefreshInterval }
+        guard let text = ProcessInfo.processInfo.environment[Self.refreshEnvironment], !text.isEmpty else { return 0 }
+        guard let value = Int(text.trimmingCharacters(in: .whitespaces)) else {
+            throw ValidationError("\(Self.refreshEnvironment)=\"\(text)\" is not a number of milliseconds")
+        }
+        return value
+    }
 
     @Option(
         help:
@@ -49,6 +74,12 @@ struct LayerTwoOptions: ParsableArguments {
         }
         guard conflictProbeInterval >= 0 else {
             throw ValidationError("--conflict-probe-interval takes milliseconds, 0 or more")
+        }
+        let refresh = try resolvedRefreshInterval()
+        guard refresh == 0 || refresh >= 100 else {
+            throw ValidationError(
+                "--announce-refresh-interval (or \(Self.refreshEnvironment)) takes milliseconds: 0 (off) or "
+                    + "100 and more, not \(refresh)")
         }
         guard InterfaceResponder.NDPMode(rawValue: ndpMode) != nil else {
             throw ValidationError(
@@ -69,6 +100,9 @@ struct LayerTwoOptions: ParsableArguments {
                 throw StartupError("no interface is up with a MAC address; name one with --interface")
             }
         }
+        if let refresh = try? resolvedRefreshInterval(), refresh > 0 {
+            logger.notice("announcing every owned address again periodically", metadata: ["interval_ms": "\(refresh)"])
+        }
         let make = responderFactory(logger: logger)
         let responders = try names.map { name in
             do { return try make(name) } catch { throw StartupError("cannot answer on \(name): \(error)") }
@@ -85,10 +119,12 @@ struct LayerTwoOptions: ParsableArguments {
         let schedule = AnnouncementSchedule(milliseconds: announceSchedule)!
         let mode = InterfaceResponder.NDPMode(rawValue: ndpMode)!
         let probes: Duration? = conflictProbeInterval > 0 ? .milliseconds(conflictProbeInterval) : nil
+        let refreshMilliseconds = (try? resolvedRefreshInterval()) ?? 0  // validate() has checked it
+        let refresh: Duration? = refreshMilliseconds > 0 ? .milliseconds(refreshMilliseconds) : nil
         return { name in
             try InterfaceResponder(
                 interfaceName: name, schedule: schedule, ndpMode: mode, conflictProbeInterval: probes,
-                logger: logger, metricsFactory: MetricsSystem.factory)
+                refreshInterval: refresh, logger: logger, metricsFactory: MetricsSystem.factory)
         }
     }
 }

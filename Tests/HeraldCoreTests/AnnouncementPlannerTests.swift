@@ -185,6 +185,27 @@ import Testing
 
     /// Random clusters: the answer does not depend on the order of the inputs; the owner is always a qualified
     /// live member; losing a member that owns nothing moves no IP (a speaker restart elsewhere changes nothing).
+    /// MetalLB ranks a Service's nodes by its first IP: both IPs of a dual-stack Service have one owner, the
+    /// one the IPv4 address elects, even where the IPv6 address alone would elect another; a conflict over the
+    /// IPv6 address is resolved by the same ranking.
+    @Test func aDualStackServiceIsRankedByItsFirstIPSoOneNodeOwnsBoth() throws {
+        let v4 = "192.0.2.10"
+        let v6 = try #require((0..<16).map { "2001:db8::\(String($0, radix: 16))" }.first {
+            ElectionRanking.rank(Self.everyone, for: F.ip($0)).first != ElectionRanking.rank(Self.everyone, for: F.ip(v4)).first
+        }, "every IPv6 address of the pool elects the IPv4 address's owner")
+        let inputs = Self.inputs(services: [Self.service("dual", [v4, v6])])
+        let first = try Self.decision(inputs, v4), second = try Self.decision(inputs, v6)
+        #expect(first.owner == ElectionRanking.rank(Self.everyone, for: F.ip(v4)).first)
+        #expect(second.owner == first.owner && second.ranking == first.ranking)
+        #expect(second.rankedBy == F.ip(v4) && first.rankedBy == F.ip(v4))
+        let owner = try #require(first.owner), runnerUp = first.ranking[1]
+        #expect(ConflictResolution.resolve(ip: F.ip(v6), node: runnerUp, claimant: owner, rankedBy: second.rankedBy) == .yield)
+        #expect(ConflictResolution.resolve(ip: F.ip(v6), node: owner, claimant: runnerUp, rankedBy: second.rankedBy) == .defend)
+        // Single-stack: each IP by itself.
+        let single = try Self.decision(Self.inputs(services: [Self.service("v6", [v6])]), v6)
+        #expect(single.rankedBy == F.ip(v6) && single.owner == ElectionRanking.rank(Self.everyone, for: F.ip(v6)).first)
+    }
+
     @Test func agreementAndStability() async {
         let gen = Gen<UInt64>.uint64().array(of: 1...12)
         await propertyCheck(count: 200, input: gen, Gen<UInt64>.uint64()) { seeds, shuffleSeed in

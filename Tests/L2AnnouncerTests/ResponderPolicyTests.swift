@@ -84,12 +84,42 @@ import Testing
 
     /// The conflict probe: from 0.0.0.0, so it claims nothing; another owner answers it.
     @Test func aConflictProbeIsAnsweredAndClaimsNothing() throws {
-        let probe = ResponderPolicy(mac: Self.asker).conflictProbe(for: IPv4Address(192, 0, 2, 10))
+        let probe = ResponderPolicy(mac: Self.asker).conflictProbe(for: .v4(IPv4Address(192, 0, 2, 10)))
         #expect(probe.destination == .broadcast && probe.source == Self.asker)
         guard case .answer(let frame, .v4) = Self.verdict(probe) else { Issue.record("the probe was not answered"); return }
         var payload = frame.payload
         let reply = try ARPPacket.decode(from: &payload)
         #expect(frame.destination == Self.asker && reply.senderIP == IPv4Address(192, 0, 2, 10) && reply.senderMAC == Self.me)
+        // The prober reads that reply as the other owner's claim.
+        let prober = ResponderPolicy(mac: Self.asker)
+        var bytes = ByteBuffer()
+        frame.encode(into: &bytes)
+        #expect(prober.verdict(for: bytes, owns: Self.owned.contains) == .claim(.v4(IPv4Address(192, 0, 2, 10)), by: Self.me))
+    }
+
+    /// The IPv6 conflict probe is a DAD solicitation (RFC 4862 §5.4): from ::, to the solicited-node group, hop
+    /// limit 255, no source link-layer option. Another owner answers it to all nodes, and the prober reads
+    /// that answer as a claim.
+    @Test func anIPv6ConflictProbeIsADADSolicitationWhoseAnswerIsAClaim() throws {
+        let target = Self.v6("2001:db8::10")
+        let prober = ResponderPolicy(mac: Self.asker)
+        let probe = prober.conflictProbe(for: .v6(target))
+        #expect(probe.source == Self.asker && probe.destination == IPv6Packet.multicastMAC(for: target.solicitedNodeMulticast))
+        var payload = probe.payload
+        let packet = try IPv6Packet.decode(from: &payload)
+        #expect(packet.source == .unspecified && packet.destination == target.solicitedNodeMulticast && packet.hopLimit == 255)
+        guard case .solicitation(let solicitation) = try NDPMessage.decode(from: packet) else {
+            Issue.record("not a solicitation"); return
+        }
+        #expect(solicitation.target == target && solicitation.options.isEmpty)
+        guard case .answer(let answer, .v6) = Self.verdict(probe) else { Issue.record("the probe was not answered"); return }
+        #expect(answer.destination == IPv6Packet.multicastMAC(for: .allNodes) && answer.source == Self.me)
+        var bytes = ByteBuffer()
+        answer.encode(into: &bytes)
+        #expect(prober.verdict(for: bytes, owns: Self.owned.contains) == .claim(.v6(target), by: Self.me))
+        // An address announced nowhere else: the probe claims nothing and asks nobody to answer.
+        #expect(Self.policy.verdict(for: { var b = ByteBuffer(); probe.encode(into: &b); return b }(), owns: { _ in false })
+            == .drop(.notOwned, .v6))
     }
 
     @Test func forgedGroupSourcesAreNotAnswered() {

@@ -63,12 +63,17 @@ lan_node_index() {
   echo "$index"
 }
 
-# The node (node-N) whose MAC, as kept in STATE/node-N.mac, answers CLIENT's ARP for IP; "unknown-MAC" for a
-# MAC of no node; nothing (and failure) when nobody answers within a second.
+# The node (node-N) whose MAC, as kept in STATE/node-N.mac, answers CLIENT's ARP (for an IPv6 address: its
+# Neighbour Solicitation, ndisc6) for IP; "unknown-MAC" for a MAC of no node; nothing (and failure) when nobody
+# answers within a second.
 #   lan_owner CLIENT STATE COUNT IP
 lan_owner() {
   local client=$1 state=$2 count=$3 ip=$4 mac i
-  mac=$(ip netns exec "$client" arping -c 1 -w 1 -I eth0 "$ip" 2>/dev/null | sed -n 's/.*\[\([0-9A-Fa-f:]*\)\].*/\1/p' | head -1 | tr 'A-F' 'a-f')
+  if [[ "$ip" == *:* ]]; then
+    mac=$(ip netns exec "$client" ndisc6 -q -1 -r 1 -w 1000 "$ip" eth0 2>/dev/null | head -1 | tr 'A-F' 'a-f')
+  else
+    mac=$(ip netns exec "$client" arping -c 1 -w 1 -I eth0 "$ip" 2>/dev/null | sed -n 's/.*\[\([0-9A-Fa-f:]*\)\].*/\1/p' | head -1 | tr 'A-F' 'a-f')
+  fi
   [ -n "$mac" ] || return 1
   for i in $(seq "$count"); do
     if [ "$(cat "$state/node-$i.mac")" = "$mac" ]; then echo "node-$i"; return 0; fi
@@ -76,12 +81,26 @@ lan_owner() {
   echo "unknown-$mac"
 }
 
-# From a `tcpdump -tt -e 'arp and host IP'` capture: the time and MAC of the first gratuitous ARP for IP (a
-# request with sender and target both IP, or a reply to everyone, not the answer to someone's request) from a
-# MAC other than OLD_MAC (empty: from any), as "TIME MAC".
+# The tcpdump filter that captures IP's announcements and answers: ARP about it, or for an IPv6 address the
+# Neighbour Advertisements (ICMPv6 type 136) about it.
+#   lan_announcement_filter IP
+lan_announcement_filter() {
+  if [[ "$1" == *:* ]]; then echo "icmp6 and ip6[40] == 136"; else echo "arp and host $1"; fi
+}
+
+# From a `tcpdump -tt -e -v "$(lan_announcement_filter IP)"` capture: the time and MAC of the first gratuitous
+# ARP for IP (a request with sender and target both IP, or a reply to everyone, not the answer to someone's
+# request), or for an IPv6 address the first unsolicited Neighbour Advertisement with Override for it to all
+# nodes, from a MAC other than OLD_MAC (empty: from any), as "TIME MAC".
 #   lan_first_garp CAPTURE OLD_MAC IP
 lan_first_garp() {
-  awk -v old="$2" -v ip="$3" '$2 != old && ($0 ~ ("who-has " ip " tell " ip ",") || $0 ~ ("> ff:ff:ff:ff:ff:ff, .*Reply " ip " is-at")) { print $1, $2; exit }' "$1"
+  if [[ "$3" == *:* ]]; then
+    # tcpdump -v prints the advertisement's flags on its line: "… > ff02::1: … tgt is IP, Flags [override]".
+    awk -v old="$2" -v ip="$3" '$2 != old && / > 33:33:00:00:00:01, / && / > ff02::1: / &&
+      index($0, "neighbor advertisement") && index($0, "tgt is " ip ", Flags [override]") { print $1, $2; exit }' "$1"
+  else
+    awk -v old="$2" -v ip="$3" '$2 != old && ($0 ~ ("who-has " ip " tell " ip ",") || $0 ~ ("> ff:ff:ff:ff:ff:ff, .*Reply " ip " is-at")) { print $1, $2; exit }' "$1"
+  fi
 }
 
 # The sums of the samples of metrics NAME… on the Herald program serving /metrics at ADDRESS (HOST:PORT), one

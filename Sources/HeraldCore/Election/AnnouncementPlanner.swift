@@ -14,7 +14,8 @@
 ///   Service with `externalTrafficPolicy: Local`, it runs a ready endpoint of that Service;
 /// - the candidates are ordered by their preference score (the weights of the advertisements'
 ///   `preferredNodeSelectors` that match the node, summed over the advertisements that select it), highest
-///   first, and within one score by `ElectionRanking` for the IP; the first is the owner. A preferred node that
+///   first, and within one score by `ElectionRanking` for the IP — for a dual-stack Service, for its first IP,
+///   as MetalLB does, so both of its IPs have the same owner; the first is the owner. A preferred node that
 ///   comes back takes the IP back; with no preferred node available any candidate announces.
 public enum AnnouncementPlanner {
     public static let excludeLabel = "node.kubernetes.io/exclude-from-external-load-balancers"
@@ -76,7 +77,8 @@ public enum AnnouncementPlanner {
             }
         }
         decision.scores = scores(of: nodes, advertisements: advertisements, inputs)
-        decision.ranking = rank(candidates, for: ip, scores: decision.scores)
+        decision.rankedBy = rankingAddress(of: ip, services: services)
+        decision.ranking = rank(candidates, for: decision.rankedBy, scores: decision.scores)
         guard let owner = decision.ranking.first else {
             decision.withheld = .noCandidate
             return decision
@@ -84,6 +86,14 @@ public enum AnnouncementPlanner {
         decision.owner = owner
         decision.interfaces = interfaces(of: owner, advertisements: advertisements, inputs)
         return decision
+    }
+
+    /// The address whose `ElectionRanking` orders `ip`'s candidates: the first IP of its first Service (by
+    /// key). That is `ip` itself for a single-stack Service; for a dual-stack one it is the primary family's IP
+    /// for both, as in MetalLB ("using the first IP should work for both single and dual stack"), so the two
+    /// IPs stay on one node and a cluster moving from MetalLB keeps both where they were.
+    static func rankingAddress(of ip: IPAddress, services: [AnnouncedService]) -> IPAddress {
+        services.first?.ips.first ?? ip
     }
 
     /// `nodes` by preference score, highest first, then by `ElectionRanking` for `ip`: the same order on every
@@ -311,6 +321,9 @@ public struct IPAnnouncement: Hashable, Sendable {
     /// Each known node's preference score (`preferredNodeSelectors`), candidate or not; empty when no
     /// advertisement for the IP has preferences.
     public var scores: [String: Int] = [:]
+    /// The address whose `ElectionRanking` ordered the candidates: `ip`, or the first IP of its dual-stack
+    /// Service. A conflict over `ip` is resolved by the same ranking.
+    public var rankedBy: IPAddress
     public var owner: String?
     /// The owner's interfaces; nil: every interface.
     public var interfaces: Set<String>?
@@ -321,6 +334,7 @@ public struct IPAnnouncement: Hashable, Sendable {
 
     public init(ip: IPAddress, services: [ServiceKey]) {
         self.ip = ip
+        self.rankedBy = ip
         self.services = services
     }
 

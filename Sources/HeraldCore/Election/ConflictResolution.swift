@@ -12,12 +12,14 @@ public enum ConflictResolution: Hashable, Sendable {
 
     /// `claimant`: the node whose speaker owns the claiming MAC, nil when no speaker does. `scores`: the IP's
     /// preference scores (`IPAnnouncement.scores`, the same on both nodes, as they read the same Nodes), which
-    /// come before the ranking as they do in the plan.
+    /// come before the ranking as they do in the plan. `rankedBy`: the address whose ranking the plan used
+    /// (`IPAnnouncement.rankedBy`: a dual-stack Service's first IP), `ip` when nil.
     public static func resolve(
-        ip: IPAddress, node: String, claimant: String?, scores: [String: Int] = [:]
+        ip: IPAddress, node: String, claimant: String?, scores: [String: Int] = [:], rankedBy: IPAddress? = nil
     ) -> ConflictResolution {
         guard let claimant else { return .defend }
         if claimant == node { return .ignore }
-        return AnnouncementPlanner.rank([node, claimant], for: ip, scores: scores).first == claimant ? .yield : .defend
+        let order = AnnouncementPlanner.rank([node, claimant], for: rankedBy ?? ip, scores: scores)
+        return order.first == claimant ? .yield : .defend
     }
 }

@@ -1,6 +1,7 @@
 # `scripts/lab failover IP [--graceful]`: the owner's speaker stopped and the hand-over measured from the
-# client (tcpdump, ip monitor, ARP probes); prints one line of key=value pairs.
-# Expects from scripts/lab: lab, client, client_ip; queries.sh (owner).
+# client (tcpdump, ip monitor, ARP or NDP probes), for an IPv4 or an IPv6 address; prints one line of
+# key=value pairs.
+# Expects from scripts/lab: lab, client, client_ip, client_ip6; queries.sh (owner).
 # shellcheck shell=bash disable=SC2154  # (those variables are assigned in scripts/lab)
 
 # Seconds (with fraction) since the epoch of an `ip -ts monitor` stamp such as [2026-11-25T18:30:01.123456].
@@ -15,10 +16,13 @@ failover() {
   i=$(node_index "$old")
   old_mac=$(cat "$lab/node-$i.mac")
   # The client talks to the IP once, so it has a neighbour entry to move.
+  local source=$client_ip verbose=()
+  if [[ "$ip" == *:* ]]; then source=$client_ip6 verbose=(-v); fi
   in_ns "$client" ping -c 1 -W 1 "$ip" >/dev/null 2>&1 || true
   local capture="$lab/failover-capture.txt" neighbours="$lab/failover-neigh.txt" probes="$lab/failover-arping.txt"
   rm -f "$capture" "$neighbours" "$probes"
-  in_ns "$client" timeout 20 tcpdump -i eth0 -nn -tt -l -e "arp and host $ip" >"$capture" 2>"$capture.err" &
+  in_ns "$client" timeout 20 tcpdump -i eth0 -nn -tt -l -e "${verbose[@]}" "$(lan_announcement_filter "$ip")" \
+    >"$capture" 2>"$capture.err" &
   local tcpdump_pid=$!
   in_ns "$client" timeout 20 ip -ts monitor neigh >"$neighbours" 2>/dev/null &
   local monitor_pid=$!
@@ -26,14 +30,14 @@ failover() {
   local arping_pid=""
   if $graceful; then
     # A broadcast probe every 10 ms for 4 s: every answer comes from whoever owns the IP at that moment.
-    in_ns "$client" scripts/lib/arp-probe eth0 "$client_ip" "$ip" 400 10 >"$probes" 2>&1 &
+    in_ns "$client" scripts/lib/neighbour-probe eth0 "$source" "$ip" 400 10 >"$probes" 2>&1 &
     arping_pid=$!
     sleep 0.5  # probes before the hand-over, so the count covers it from both sides
   fi
   local t0
   t0=$(date +%s.%N)
   if $graceful; then kill -TERM "$(cat "$lab/speaker-$i.pid")"; else kill -KILL "$(cat "$lab/speaker-$i.pid")"; fi
-  # The first gratuitous ARP (sender and target both the IP) from any other MAC.
+  # The first gratuitous ARP (sender and target both the IP), or unsolicited advertisement, from another MAC.
   local garp=""
   for _ in $(seq 100); do  # bounded: 10 s
     garp=$(lan_first_garp "$capture" "$old_mac" "$ip")

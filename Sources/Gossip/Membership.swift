@@ -21,6 +21,7 @@ import Darwin
 public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
     public enum Action: Hashable, Sendable {
         case send(GossipMessage, to: String)
+        /// Another member's status, address or metadata changed (or it was new).
         case changed(Member)
     }
 
@@ -385,7 +386,12 @@ public struct Membership<Random: RandomNumberGenerator & Sendable>: Sendable {
         others[update.name] = update
         noteDeath(of: update, now: now)
         broadcasts.enqueue(MemberUpdate(update, accuser: update.status == .suspect ? accuser : nil))
-        if update.status != existing.status || update.address != existing.address { actions.append(.changed(update)) }
+        // Metadata too: a speaker's MACs or the carrier of its links decide who announces what.
+        if update.status != existing.status || update.address != existing.address
+            || update.metadata != existing.metadata
+        {
+            actions.append(.changed(update))
+        }
         if update.status == .suspect {
             startSuspicion(of: update, by: accuser, now: now)
         } else {

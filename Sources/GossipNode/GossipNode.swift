@@ -198,15 +198,25 @@ public actor GossipNode: Service {
             switch output {
             case .changed(let member):
                 let members = driver.membership.members
-                published.withLock { $0 = members }
-                metrics.changed(to: member.status)
-                metrics.members.record(driver.membership.liveCount)
-                logger.info(
-                    "member \(member.status)",
-                    metadata: [
-                        "member": "\(member.name)", "address": "\(member.address)",
-                        "incarnation": "\(member.incarnation)",
-                    ])
+                let before = published.withLock { published in
+                    defer { published = members }
+                    return published.first { $0.name == member.name }
+                }
+                if let before, before.status == member.status, before.address == member.address {
+                    // Its metadata alone: not a membership change to count or to log above debug.
+                    logger.debug(
+                        "member metadata changed",
+                        metadata: ["member": "\(member.name)", "metadata": "\(member.metadata)"])
+                } else {
+                    metrics.changed(to: member.status)
+                    metrics.members.record(driver.membership.liveCount)
+                    logger.info(
+                        "member \(member.status)",
+                        metadata: [
+                            "member": "\(member.name)", "address": "\(member.address)",
+                            "incarnation": "\(member.incarnation)",
+                        ])
+                }
                 changesContinuation.yield(member)
             case .send(let bytes, let to, let stream):
                 guard let address = try? GossipAddress(parsing: to) else {

@@ -1,5 +1,6 @@
 import Foundation
 public import Gossip
+public import HeraldCore
 
 /// The speaker's `/membership` document: the gossip membership as this node sees it. `explain` reads it (the
 /// election's candidates are the live members); an operator can too:
@@ -10,6 +11,10 @@ public struct MembershipDocument: Codable, Sendable, Hashable {
         public var status: String
         public var address: String
         public var incarnation: UInt64
+        /// The interfaces it answers on and those of them without carrier, from its metadata (absent from a
+        /// speaker that does not say).
+        public var interfaces: [String]?
+        public var withoutCarrier: [String]?
     }
 
     /// The node that answered.
@@ -18,9 +23,24 @@ public struct MembershipDocument: Codable, Sendable, Hashable {
 
     public init(node: String, members: [Member]) {
         self.node = node
-        self.members = members.sorted { $0.name < $1.name }.map {
-            Entry(name: $0.name, status: $0.status.description, address: $0.address, incarnation: $0.incarnation)
+        self.members = members.sorted { $0.name < $1.name }.map { member in
+            let links = SpeakerMetadata.links(of: member)
+            return Entry(
+                name: member.name, status: member.status.description, address: member.address,
+                incarnation: member.incarnation, interfaces: links.map { $0.interfaces.sorted() },
+                withoutCarrier: links.map { $0.withoutCarrier.sorted() })
         }
+    }
+
+    /// The links of the members that say (what the planner reads to tell a node without carrier).
+    public var links: [String: NodeLinks] {
+        var links: [String: NodeLinks] = [:]
+        for member in members {
+            guard let interfaces = member.interfaces else { continue }
+            links[member.name] = NodeLinks(
+                interfaces: Set(interfaces), withoutCarrier: Set(member.withoutCarrier ?? []))
+        }
+        return links
     }
 
     /// Alive and suspect members (a suspect still answers until it is declared dead).

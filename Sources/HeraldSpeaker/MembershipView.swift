@@ -12,10 +12,13 @@ public protocol MembershipView: Sendable {
     /// Members that left gracefully (a drain, a rolling update): they keep answering until their successors
     /// are heard, and must not be mistaken for the other side of a partition.
     func departedNames() async -> Set<String>
+    /// The links each live member says it has (from its gossip metadata); members that do not say are absent.
+    func links() async -> [String: NodeLinks]
     /// Yields on every change of a member.
     var changes: AsyncStream<Member> { get }
-    /// Tells the others the MACs this node answers from now (an interface came or went).
-    func publish(macs: [MACAddress]) async
+    /// Tells the others the MACs this node answers from and its links now (an interface came or went, or a
+    /// carrier was lost or came back).
+    func publish(macs: [MACAddress], links: NodeLinks) async
 }
 
 /// What a speaker tells the others about itself in its gossip metadata.
@@ -31,6 +34,27 @@ public enum SpeakerMetadata {
     public static func value(_ list: [MACAddress]) -> String {
         list.prefix(56).map(\.description).joined(separator: ",")
     }
+
+    /// The interfaces it answers on, comma-separated, and those of them without carrier.
+    public static let interfaces = "interfaces"
+    public static let withoutCarrier = "nocarrier"
+
+    /// A member's links; nil when it does not say (a speaker from before this key), so it counts as able to send.
+    public static func links(of member: Member) -> NodeLinks? {
+        guard let interfaces = member.metadata[interfaces] else { return nil }
+        func names(_ text: String?) -> Set<String> { Set((text ?? "").split(separator: ",").map(String.init)) }
+        return NodeLinks(interfaces: names(interfaces), withoutCarrier: names(member.metadata[withoutCarrier]))
+    }
+
+    /// The `interfaces` and `nocarrier` entries for `links`. Names are at most 15 bytes: 64 of them fit a
+    /// 1024-byte value; beyond that the rest are left out (a node with more counts them as having carrier).
+    public static func entries(_ links: NodeLinks) -> [String: String] {
+        let listed = Array(links.interfaces.sorted().prefix(64))
+        return [
+            interfaces: listed.joined(separator: ","),
+            withoutCarrier: listed.filter(links.withoutCarrier.contains).joined(separator: ","),
+        ]
+    }
 }
 
 extension GossipNode: MembershipView {
@@ -38,10 +62,18 @@ extension GossipNode: MembershipView {
 
     public func departedNames() async -> Set<String> { Set(members.filter { $0.status == .left }.map(\.name)) }
 
-    public func publish(macs list: [MACAddress]) async {
+    public func publish(macs list: [MACAddress], links: NodeLinks) async {
         var metadata = me.metadata
         metadata[SpeakerMetadata.macs] = SpeakerMetadata.value(list)
-        setMetadata(metadata)
+        metadata.merge(SpeakerMetadata.entries(links)) { $1 }
+        // An unchanged value would still cost a new incarnation and a round of gossip.
+        if metadata != me.metadata { setMetadata(metadata) }
+    }
+
+    public func links() async -> [String: NodeLinks] {
+        var links: [String: NodeLinks] = [:]
+        for member in liveMembers { links[member.name] = SpeakerMetadata.links(of: member) }
+        return links
     }
 
     public func macs() async -> [MACAddress: String] {

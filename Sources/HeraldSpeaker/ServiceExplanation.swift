@@ -12,12 +12,15 @@ public struct ServiceExplanation: Sendable {
     public let text: String
 
     /// `view` holds the API objects with `membership.liveNames` as the members; `statuses` are the
-    /// ServiceL2Status objects in Herald's namespace.
+    /// ServiceL2Status objects in Herald's namespace. The members' links (which lack carrier) come from
+    /// `membership`, as the speakers have them from gossip.
     public init(
         service object: KubernetesService, view: SpeakerView, statuses: [ServiceL2Status],
         membership: MembershipDocument, membershipSource: String, loadBalancerClass: String?
     ) {
         service = object.serviceKey
+        var view = view
+        view.inputs.links = membership.links
         text =
             Self.render(
                 object, view: view, statuses: statuses, membership: membership, membershipSource: membershipSource,

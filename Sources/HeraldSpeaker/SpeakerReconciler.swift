@@ -215,7 +215,7 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         else { return }
         let members = SpeakerStateMachine.Members(
             live: await membership.liveNames(), macs: await membership.macs(),
-            departed: await membership.departedNames())
+            departed: await membership.departedNames(), links: await membership.links())
         let services = await services.objects.values
         let view = SpeakerView(
             services: services, endpointSlices: await slices.objects.values,
@@ -249,11 +249,15 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         feed(.claimSeen(claim, macs: macs, departed: departed))
     }
 
-    /// An interface came or went (the announcer has given a new responder its share already).
+    /// An interface came or went, or a carrier was lost or came back (the announcer has given a new responder
+    /// its share already).
     private func interfacesChanged(_ names: [String]) async {
         feed(.interfacesChanged(names))
-        // The others must know the new MACs as this node's, or its answers would look like a stranger's.
-        await membership.publish(macs: announcer.macs)
+        // The others must know the new MACs as this node's, or its answers would look like a stranger's, and
+        // which links lack carrier, so that they take over what this node can no longer send for.
+        await membership.publish(macs: announcer.macs, links: announcer.links)
+        // This node plans with its own links too, from the metadata just set.
+        changedContinuation.yield()
     }
 
     private func deadlineReached() {

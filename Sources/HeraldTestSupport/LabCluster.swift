@@ -132,15 +132,32 @@ public struct LabCluster: Sendable {
         }
     }
 
-    public func mac(of node: String) throws -> String {
+    /// The MAC of `node`'s eth0, or of another `interface` it was given (`scripts/lab link add`).
+    public func mac(of node: String, interface: String = "eth0") throws -> String {
         let index = node.replacingOccurrences(of: "node-", with: "")
-        return try String(contentsOfFile: "\(directory)/node-\(index).mac", encoding: .utf8).trimmingCharacters(
+        let file = interface == "eth0" ? "node-\(index).mac" : "node-\(index).\(interface).mac"
+        return try String(contentsOfFile: "\(directory)/\(file)", encoding: .utf8).trimmingCharacters(
             in: .whitespacesAndNewlines)
     }
 
-    /// `scripts/lab failover IP [--graceful]` as its key=value pairs.
-    public func failover(_ ip: String, graceful: Bool = false) async throws -> [String: String] {
-        let result = try await lab(graceful ? ["failover", ip, "--graceful"] : ["failover", ip], check: false)
+    /// Every speaker stopped (SIGTERM) and started again, with `environment` ("NAME=value") added to what
+    /// `scripts/lab` reads (HERALD_LAB_INTERFACES, HERALD_ANNOUNCE_REFRESH_INTERVAL); none: as the lab runs them.
+    public func restartSpeakers(environment: [String] = []) async throws {
+        for node in nodes {
+            try await lab("speaker", "stop", node)
+            try await Command.run(
+                ["env"] + environment + [
+                    packageRoot.appendingPathComponent("scripts/lab").path, "speaker", "start", node,
+                ])
+        }
+    }
+
+    /// `scripts/lab failover IP [--graceful | --carrier IFACE]` as its key=value pairs.
+    /// With `carrier`, the owner's link of that name loses its carrier instead of its speaker being stopped.
+    public func failover(_ ip: String, graceful: Bool = false, carrier: String? = nil) async throws -> [String: String]
+    {
+        let how = graceful ? ["--graceful"] : carrier.map { ["--carrier", $0] } ?? []
+        let result = try await lab(["failover", ip] + how, check: false)
         return Self.pairs(result.output)
     }
 

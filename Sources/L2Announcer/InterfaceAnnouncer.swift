@@ -13,13 +13,16 @@ public protocol AddressAnnouncer: Sendable {
     var interfaceNames: [String] { get }
     /// The MACs it answers from (the others learn them through gossip, to tell a speaker from a stranger).
     var macs: [MACAddress] { get }
+    /// Its interfaces and those of them without carrier (the others learn them through gossip: a node whose
+    /// links for an IP all lack carrier yields it).
+    var links: NodeLinks { get }
     /// Announces `ip` again on every interface it is announced on (to win neighbours back in a conflict).
     func reannounce(_ ip: IPAddress) async
     /// Keeps reporting claims of `ips` (and probing for them) without answering for them.
     func watch(_ ips: Set<IPAddress>) async
     /// Another MAC claiming an announced or watched IP (one consumer: the reconciler).
     var claims: AsyncStream<ForeignClaim> { get }
-    /// The interface names after each change of the set (one consumer: the reconciler).
+    /// The interface names after each change of the set or of a carrier (one consumer: the reconciler).
     var interfaceChanges: AsyncStream<[String]> { get }
 }
 
@@ -81,7 +84,16 @@ public final class InterfaceAnnouncer: AddressAnnouncer, Service {
         (claims, claimed) = AsyncStream.makeStream(of: ForeignClaim.self, bufferingPolicy: .bufferingNewest(256))
         (interfaceChanges, changed) = AsyncStream.makeStream(of: [String].self, bufferingPolicy: .bufferingNewest(1))
         (added, adding) = AsyncStream.makeStream(of: InterfaceResponder.self)
-        for responder in responders { responder.onClaim { [claimed] in claimed.yield($0) } }
+        for responder in responders { listen(to: responder) }
+    }
+
+    /// Claims and carrier changes of `responder` reported.
+    private func listen(to responder: InterfaceResponder) {
+        responder.onClaim { [claimed] in claimed.yield($0) }
+        responder.onCarrierChange { [weak self] _ in
+            guard let self else { return }
+            changed.yield(interfaceNames)
+        }
     }
 
     /// The responders now, by interface name.
@@ -92,6 +104,13 @@ public final class InterfaceAnnouncer: AddressAnnouncer, Service {
     public var interfaceNames: [String] { state.withLock { $0.responders.keys.sorted() } }
 
     public var macs: [MACAddress] { responders.compactMap(\.interface.mac) }
+
+    public var links: NodeLinks {
+        let all = responders
+        return NodeLinks(
+            interfaces: Set(all.map(\.interfaceName)),
+            withoutCarrier: Set(all.filter { !$0.hasCarrier }.map(\.interfaceName)))
+    }
 
     public func run() async throws {
         try await withThrowingDiscardingTaskGroup { group in
@@ -234,7 +253,7 @@ public final class InterfaceAnnouncer: AddressAnnouncer, Service {
 
     /// A new responder: claims reported, and what is announced and watched now taken up at once.
     private func attach(_ responder: InterfaceResponder) {
-        responder.onClaim { [claimed] in claimed.yield($0) }
+        listen(to: responder)
         state.withLock { state in
             state.responders[responder.interfaceName] = responder
             state.refused.remove(responder.interfaceName)

@@ -37,6 +37,9 @@ public final class InterfaceResponder: Service, Sendable {
     /// for a switch or gateway whose tables age out faster than the clients' neighbour caches.
     public let refreshInterval: Duration?
     private let claimHandler = Mutex<(@Sendable (ForeignClaim) -> Void)?>(nil)
+    private let carrierHandler = Mutex<(@Sendable (Bool) -> Void)?>(nil)
+    /// Whether the link has carrier (and is up), as the receive thread last saw it.
+    private let carrier: Mutex<Bool>
     /// Addresses not answered for whose claims are still reported, and probed: yielded in a conflict.
     private let watched = Mutex<Set<IPAddress>>([])
     /// Set by `stop()`: the interface is gone, and its metric series go with it.
@@ -74,7 +77,9 @@ public final class InterfaceResponder: Service, Sendable {
         logger[metadataKey: "interface"] = "\(interfaceName)"
         self.logger = logger
         metrics = L2Metrics(interface: interfaceName, factory: metricsFactory)
-        armed = Mutex(try Self.arm(interfaceName))
+        let first = try Self.arm(interfaceName)
+        armed = Mutex(first)
+        carrier = Mutex(first.interface.isUp && first.interface.hasCarrier)
         (gains, gained) = AsyncStream.makeStream(of: IPAddress.self)
         namespace = CLinuxNet_current_network_namespace()
         if ndpMode == .kernelProxy {
@@ -85,6 +90,7 @@ public final class InterfaceResponder: Service, Sendable {
                     metadata: ["missing": "\(missing.joined(separator: " "))"])
             }
         }
+        metrics.carrier.record(hasCarrier ? 1 : 0)
     }
 
     static func arm(_ name: String) throws(ResponderStartError) -> Armed {
@@ -176,6 +182,31 @@ public final class InterfaceResponder: Service, Sendable {
         claimHandler.withLock { $0 = handler }
     }
 
+    /// Whether frames sent on the interface reach the wire: it is up and its link has carrier.
+    public var hasCarrier: Bool { carrier.withLock { $0 } }
+
+    /// Called on the receive thread when the carrier is lost (false) or comes back (true), within about 100 ms
+    /// of the kernel's link event.
+    public func onCarrierChange(_ handler: @escaping @Sendable (Bool) -> Void) {
+        carrierHandler.withLock { $0 = handler }
+    }
+
+    /// Records the carrier seen now; tells the handler and the log when it changed.
+    private func observeCarrier(_ present: Bool) {
+        let changed = carrier.withLock { seen in
+            defer { seen = present }
+            return seen != present
+        }
+        guard changed else { return }
+        metrics.carrier.record(present ? 1 : 0)
+        if present {
+            logger.notice("carrier back on the interface")
+        } else {
+            logger.warning("no carrier on the interface; announcements here reach nobody")
+        }
+        carrierHandler.withLock { $0 }?(present)
+    }
+
     /// Reports claims of `ips` too, and probes them, without answering for them: the node yielded them in a
     /// conflict and wants to know when their other owner is gone.
     public func watch(_ ips: Set<IPAddress>) {
@@ -247,24 +278,14 @@ public final class InterfaceResponder: Service, Sendable {
     /// Until cancelled: every interval, each owned address announced once more (the opt-in refresh; kube-vip
     /// does it every 3 s, keepalived with `garp_master_refresh`).
     private func refreshAnnouncements(every interval: Duration) async {
-        let clock = ContinuousClock()
-        var next = clock.now + interval
-        while !Task.isCancelled {
-            do { try await clock.sleep(until: next) } catch { return }
-            next = next + interval
-            let current = armed.withLock { $0 }
+        await repeating(every: interval) { current in
             for ip in table.all { announceOnce(ip, on: current) }
         }
     }
 
     /// Until cancelled: every interval, a probe for each announced or watched address, in both families.
     private func probeForConflicts(every interval: Duration) async {
-        let clock = ContinuousClock()
-        var next = clock.now + interval
-        while !Task.isCancelled {
-            do { try await clock.sleep(until: next) } catch { return }
-            next = next + interval
-            let current = armed.withLock { $0 }
+        await repeating(every: interval) { current in
             for address in table.all.union(watched.withLock { $0 }) {
                 do {
                     try current.socket.send(current.policy.conflictProbe(for: address).bytes)
@@ -273,6 +294,18 @@ public final class InterfaceResponder: Service, Sendable {
                     metrics.sendErrors.increment()
                 }
             }
+        }
+    }
+
+    /// Until cancelled: `body` on the armed socket every `interval`, on a fixed schedule (a late round does not
+    /// push the later ones back).
+    private func repeating(every interval: Duration, _ body: (Armed) -> Void) async {
+        let clock = ContinuousClock()
+        var next = clock.now + interval
+        while !Task.isCancelled {
+            do { try await clock.sleep(until: next) } catch { return }
+            next = next + interval
+            body(armed.withLock { $0 })
         }
     }
 
@@ -350,7 +383,9 @@ public final class InterfaceResponder: Service, Sendable {
     /// come back (the carrier-change counter moved and the link has carrier now). Returns the counter seen.
     private func followLinkChange(carrierChanges seen: UInt32) -> UInt32 {
         let current = armed.withLock { $0 }
-        guard let now = try? InterfaceDirectory.named(interfaceName), now.isUp, now.hasCarrier else { return seen }
+        guard let now = try? InterfaceDirectory.named(interfaceName) else { return seen }
+        observeCarrier(now.isUp && now.hasCarrier)
+        guard now.isUp, now.hasCarrier else { return seen }
         if now.index != current.interface.index || now.mac != current.interface.mac {
             guard let fresh = try? Self.arm(interfaceName) else { return seen }
             armed.withLock { $0 = fresh }
@@ -374,7 +409,10 @@ public final class InterfaceResponder: Service, Sendable {
         while !reader.shouldStop {
             if let events { _ = events.wait(milliseconds: 200) } else { usleep(200_000) }
             // Up and with carrier: frames sent before the carrier comes back are silently dropped.
-            guard let now = try? InterfaceDirectory.named(interfaceName), now.isUp, now.hasCarrier else { continue }
+            guard let now = try? InterfaceDirectory.named(interfaceName), now.isUp, now.hasCarrier else {
+                observeCarrier(false)
+                continue
+            }
             if now.index != previous.interface.index || now.mac != previous.interface.mac {
                 guard let fresh = try? Self.arm(interfaceName) else { continue }
                 armed.withLock { $0 = fresh }
@@ -387,6 +425,7 @@ public final class InterfaceResponder: Service, Sendable {
             // After the swap, so an announce() racing with it lands on the new state; then again from the table.
             restoreKernelState(armed.withLock { $0 })
             for ip in table.all { gained.yield(ip) }
+            observeCarrier(true)
             return
         }
     }

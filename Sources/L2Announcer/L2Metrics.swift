@@ -10,6 +10,8 @@ public struct L2Metrics: Sendable {
     let probesSent: Counter
     let dropped: [DropReason: Counter]
     let sendErrors: Counter
+    /// 1 while the link is up with carrier, 0 while frames sent on it reach nobody.
+    let carrier: Gauge
 
     public init(interface: String, factory: any MetricsFactory) {
         func perFamily(_ label: String) -> [IPFamily: Counter] {
@@ -40,6 +42,8 @@ public struct L2Metrics: Sendable {
             })
         sendErrors = Counter(
             label: "herald_layer2_send_errors", dimensions: [("interface", interface)], factory: factory)
+        carrier = Gauge(
+            label: "herald_layer2_interface_carrier", dimensions: [("interface", interface)], factory: factory)
     }
 
     /// Removes the interface's series: it is gone, and a node whose links come and go (pods' veths named
@@ -51,5 +55,6 @@ public struct L2Metrics: Sendable {
         dropped.values.forEach { $0.destroy() }
         probesSent.destroy()
         sendErrors.destroy()
+        carrier.destroy()
     }
 }

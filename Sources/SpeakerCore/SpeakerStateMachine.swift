@@ -78,11 +78,17 @@ public struct SpeakerStateMachine: Sendable {
         public var macs: [MACAddress: String]
         /// Members that left gracefully: they answer until they hear their successors.
         public var departed: Set<String>
+        /// The interfaces each member answers on and which have no carrier (this node's own included).
+        public var links: [String: NodeLinks]
 
-        public init(live: Set<String> = [], macs: [MACAddress: String] = [:], departed: Set<String> = []) {
+        public init(
+            live: Set<String> = [], macs: [MACAddress: String] = [:], departed: Set<String> = [],
+            links: [String: NodeLinks] = [:]
+        ) {
             self.live = live
             self.macs = macs
             self.departed = departed
+            self.links = links
         }
     }
 
@@ -280,6 +286,7 @@ public struct SpeakerStateMachine: Sendable {
         report(configuration.problems, into: &actions)
         var inputs = configuration.inputs
         inputs.members = live
+        inputs.links = members.links
         let next = AnnouncementPlanner.plan(inputs)
         recordOwnerChanges(from: plan, to: next, into: &actions)
         recordRefusals(from: plan, to: next, live: live, into: &actions)

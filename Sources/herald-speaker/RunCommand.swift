@@ -126,7 +126,9 @@ struct RunCommand: AsyncParsableCommand {
         let membership = GossipNode(
             options: .init(
                 name: node, advertiseAddress: try advertiseAddress(),
-                metadata: ["node": node, SpeakerMetadata.macs: SpeakerMetadata.value(announcer.macs)],
+                metadata: ["node": node, SpeakerMetadata.macs: SpeakerMetadata.value(announcer.macs)].merging(
+                    SpeakerMetadata.entries(announcer.links)
+                ) { $1 },
                 seeds: try gossip.seeds(),
                 configuration: gossip.configuration, keyring: keyring),
             transport: transport, logger: logger)

@@ -31,6 +31,9 @@ import Testing
             Self.all10.allSatisfy { simulator.nodes[$0]?.membership.member(named: "node-3")?.metadata["macs"] == macs }
         }, limit: .seconds(5))
         #expect(took != nil, "not every member has node-3's new metadata after 5 s")
+        // Each of the others reported it as a change, so a speaker plans again with it.
+        let told = Set(simulator.events.filter { $0.member.name == "node-3" && $0.member.metadata["macs"] == macs }.map(\.observer))
+        #expect(told == Set(Self.all10).subtracting(["node-3"]), "\(told.sorted())")
         #expect(simulator.converged(alive: Self.all10))
         #expect(!simulator.events.contains { $0.member.status != .alive }, "a member was suspected on the way")
     }

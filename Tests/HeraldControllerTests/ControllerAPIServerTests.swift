@@ -209,15 +209,18 @@ struct ControllerAPIServerTests {
 
     /// The leader writes each pool's counts to its status subresource, as MetalLB does, and keeps them current
     /// as Services come and go; what `kubectl get ipaddresspools -o yaml` shows.
+    /// Waits for pool `name`'s status to be `wanted`.
+    func poolStatus(_ name: String, _ wanted: IPAddressPool.Status) async throws {
+        _ = try await waitFor("pool \(name) to show \(wanted)", limit: .seconds(10), interval: .milliseconds(50)) {
+            let shown = try await client.get(IPAddressPool.self, namespace: poolNamespace, name: name).status
+            return (shown == wanted ? true : nil, "\(String(describing: shown))")
+        }
+    }
+
     @Test func thePoolStatusCountsAssignedAndAvailableAddresses() async throws {
         try await scenario {
             try await pool("web", ["192.0.2.150-192.0.2.153", "2001:db8::100/126"])
-            func status(_ wanted: IPAddressPool.Status) async throws {
-                _ = try await waitFor("pool web to show \(wanted)", limit: .seconds(10), interval: .milliseconds(50)) {
-                    let shown = try await client.get(IPAddressPool.self, namespace: poolNamespace, name: "web").status
-                    return (shown == wanted ? true : nil, "\(String(describing: shown))")
-                }
-            }
+            func status(_ wanted: IPAddressPool.Status) async throws { try await poolStatus("web", wanted) }
             try await running(controller()) {
                 try await service("x")
                 try await service("y")
@@ -234,6 +237,45 @@ struct ControllerAPIServerTests {
             }
             let json = try await kubectl("get", "ipaddresspools", "web", "-n", poolNamespace, "-o", "jsonpath={.status}").output
             #expect(json.contains("\"assignedIPv4\":2") && json.contains("\"availableIPv6\":4"), "\(json)")
+        }
+    }
+
+    /// A replica that does not hold the Lease writes nothing, the pool status included, however the pool's
+    /// Services change (MetalLB: only the leader's controller writes status); once it holds the Lease it
+    /// writes the counts.
+    @Test func aFollowerNeverWritesThePoolStatus() async throws {
+        try await scenario {
+            try await pool("web", ["192.0.2.150-192.0.2.153"])
+            // Another replica leads, for an hour.
+            _ = try await client.create(Lease(metadata: ObjectMeta(name: "herald-controller", namespace: poolNamespace),
+                                              spec: .init(holderIdentity: "replica-elsewhere", leaseDurationSeconds: 3600,
+                                                          renewTime: Timestamps.microTime())))
+            // What the leader wrote (every count: the schema requires them): a follower leaves it as it is.
+            _ = try await kubectl("patch", "ipaddresspools", "web", "-n", poolNamespace, "--subresource=status", "--type=merge", "-p",
+                                  #"{"status": {"assignedIPv4": 99, "assignedIPv6": 0, "availableIPv4": 0, "availableIPv6": 0}}"#)
+            let metrics = TestMetrics()
+            let timing = LeaderElector.Timing(leaseDuration: .seconds(3), renewDeadline: .seconds(2), retryPeriod: .milliseconds(200))
+            try await running(controller("replica-a", leaderElection: timing, metrics: metrics)) {
+                try await service("x")
+                try await service("y")
+                _ = try await waitFor("the follower to have handled both Services", limit: .seconds(10)) {
+                    let handled = (try? metrics.expectCounter("herald_controller_work_total", [("kind", "service")]).totalValue) ?? 0
+                    return (handled >= 2 ? true : nil, "\(handled) handled")
+                }
+                let shown = try await client.get(IPAddressPool.self, namespace: poolNamespace, name: "web").status
+                #expect(shown?.assignedIPv4 == 99, "a follower wrote the pool status: \(String(describing: shown))")
+                for name in ["x", "y"] {
+                    let ips = try await client.get(KubernetesService.self, namespace: appNamespace, name: name).ingressIPs
+                    #expect(ips.isEmpty, "a follower allocated \(ips) to \(name)")
+                }
+                let writes = (try? metrics.expectCounter("herald_controller_writes_total", [("result", "success")]).totalValue) ?? 0
+                #expect(writes == 0)
+                // The other replica releases the Lease: this one leads and writes the counts.
+                var lease = try await client.get(Lease.self, namespace: poolNamespace, name: "herald-controller")
+                lease.spec?.holderIdentity = ""
+                _ = try await client.replace(lease)
+                try await poolStatus("web", .init(assignedIPv4: 2, assignedIPv6: 0, availableIPv4: 2, availableIPv6: 0))
+            }
         }
     }
 

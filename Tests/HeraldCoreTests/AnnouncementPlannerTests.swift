@@ -89,6 +89,33 @@ import Testing
         }
     }
 
+    /// A node whose links for an IP all lack carrier is no candidate (Cilium #35507); a link with carrier
+    /// among them, a node that does not say, or an advertisement naming only links it lacks keep it one.
+    @Test func aNodeWithoutCarrierOnEveryLinkForAnIPIsNoCandidate() throws {
+        let ip = "192.0.2.10"
+        let natural = try #require(Self.decision(Self.inputs(services: [Self.service("s", [ip])]), ip).owner)
+        let every = [L2AdvertisementRule(name: "all", pools: ["web"])]
+        let onlyEth1 = [L2AdvertisementRule(name: "eth1", pools: ["web"], interfaces: ["eth1"])]
+        let onlyEth9 = [L2AdvertisementRule(name: "eth9", pools: ["web"], interfaces: ["eth9"])]
+        let rows: [(NodeLinks?, [L2AdvertisementRule], NodeExclusion?)] = [
+            (nil, every, nil),
+            (NodeLinks(interfaces: ["eth0"]), every, nil),
+            (NodeLinks(interfaces: ["eth0"], withoutCarrier: ["eth0"]), every, .noCarrier(["eth0"])),
+            (NodeLinks(interfaces: ["eth0", "eth1"], withoutCarrier: ["eth1"]), every, nil),
+            (NodeLinks(interfaces: ["eth0", "eth1"], withoutCarrier: ["eth0", "eth1"]), every, .noCarrier(["eth0", "eth1"])),
+            (NodeLinks(interfaces: ["eth0", "eth1"], withoutCarrier: ["eth1"]), onlyEth1, .noCarrier(["eth1"])),
+            (NodeLinks(interfaces: ["eth0", "eth1"], withoutCarrier: ["eth0"]), onlyEth1, nil),
+            (NodeLinks(interfaces: ["eth0"], withoutCarrier: ["eth0"]), onlyEth9, nil),
+        ]
+        for (links, advertisements, reason) in rows {
+            var inputs = Self.inputs(services: [Self.service("s", [ip])], advertisements: advertisements)
+            if let links { inputs.links = [natural: links] }
+            let plan = try Self.decision(inputs, ip)
+            #expect(plan.excluded[natural] == reason, "\(String(describing: links)) with \(advertisements.map(\.name))")
+            #expect((plan.owner == natural) == (reason == nil), "the next of the ranking takes it, and only then")
+        }
+    }
+
     @Test func interfacesAreTheUnionOfTheOwnersAdvertisementsOrEveryInterface() throws {
         let two = [L2AdvertisementRule(name: "one", pools: ["web"], interfaces: ["eth0"]), L2AdvertisementRule(name: "two", interfaces: ["eth1"])]
         #expect(try Self.decision(Self.inputs(services: [Self.service("s", ["192.0.2.10"])], advertisements: two), "192.0.2.10").interfaces == ["eth0", "eth1"])

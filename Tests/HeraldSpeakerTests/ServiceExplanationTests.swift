@@ -66,6 +66,23 @@ import Testing
         #expect(!text.contains("note:"), "the status agrees with the plan: \(text)")
     }
 
+    /// A member whose links all lack carrier says so in its metadata; `/membership` carries it and explain
+    /// gives the reason.
+    @Test func aNodeWithoutCarrierIsExplained() throws {
+        let names = ["node-a", "node-b", "node-c"]
+        let natural = ElectionRanking.rank(names, for: try IPAddress(parsing: Self.ip))[0]
+        let members = names.map { name in
+            Member(name: name, address: "192.0.2.1:7946",
+                   metadata: SpeakerMetadata.entries(NodeLinks(interfaces: ["eth0"], withoutCarrier: name == natural ? ["eth0"] : [])))
+        }
+        let document = try MembershipDocument.decode(MembershipDocument(node: "node-a", members: members).json())
+        #expect(document.links[natural] == NodeLinks(interfaces: ["eth0"], withoutCarrier: ["eth0"]))
+        let text = Self.explain(Self.service("shop"), slices: [Self.slice("shop", on: ["node-a"])],
+                                nodes: names.map { Self.node($0) }, membership: document)
+        #expect(text.contains("\(natural)") && text.contains("no carrier on eth0"), "\(text)")
+        #expect(!text.contains("owner:            \(natural)"), "\(text)")
+    }
+
     /// A Node object's condition and taint, as the API has them, reach the plan and `explain`'s reasons.
     @Test func networkUnavailableAndOutOfServiceNodesAreExplained() throws {
         var unavailable = Self.node("node-b")

@@ -27,10 +27,23 @@ actor ScriptedMembership {
 
     func setDeparted(_ names: Set<String>) { departed = names }
 
-    /// What each speaker told the others of its MACs (`publish(macs:)`), in order.
+    /// What each speaker told the others of its MACs (`publish(macs:links:)`), in order.
     var published: [[MACAddress]] = []
+    /// What each speaker told the others of its links, in order.
+    var publishedLinks: [NodeLinks] = []
+    /// The links each member says it has (gossip metadata in the real thing).
+    var links: [String: NodeLinks] = [:]
 
-    func record(published macs: [MACAddress]) { published.append(macs) }
+    func record(published macs: [MACAddress], links: NodeLinks) {
+        published.append(macs)
+        publishedLinks.append(links)
+    }
+
+    /// Sets what members say of their links, as gossip would bring it, and tells the views.
+    func setLinks(_ links: [String: NodeLinks]) {
+        self.links = links
+        for view in views { view.continuation.yield(Member(name: "any", address: "192.0.2.250:7946")) }
+    }
 
     init(_ names: Set<String>) { self.names = names }
 
@@ -61,7 +74,11 @@ actor ScriptedMembership {
 
         func departedNames() async -> Set<String> { await membership.departed }
 
-        func publish(macs: [MACAddress]) async { await membership.record(published: macs) }
+        func links() async -> [String: NodeLinks] { await membership.links }
+
+        func publish(macs: [MACAddress], links: NodeLinks) async {
+            await membership.record(published: macs, links: links)
+        }
     }
 }
 
@@ -75,6 +92,7 @@ actor RecordingAnnouncer: AddressAnnouncer {
     nonisolated let interfaceChanges: AsyncStream<[String]>
     private nonisolated let interfacesChanged: AsyncStream<[String]>.Continuation
     private nonisolated let names = Mutex(["eth0"])
+    private nonisolated let carrierless = Mutex(Set<String>())
 
     init() {
         (claims, claimed) = AsyncStream.makeStream(of: ForeignClaim.self)
@@ -85,6 +103,16 @@ actor RecordingAnnouncer: AddressAnnouncer {
     nonisolated func setInterfaces(_ new: [String]) {
         names.withLock { $0 = new }
         interfacesChanged.yield(new)
+    }
+
+    /// Plays a carrier lost (false) or back (true) on an interface.
+    nonisolated func setCarrier(_ interface: String, _ present: Bool) {
+        carrierless.withLock { if present { $0.remove(interface) } else { $0.insert(interface) } }
+        interfacesChanged.yield(interfaceNames)
+    }
+
+    nonisolated var links: NodeLinks {
+        NodeLinks(interfaces: Set(interfaceNames), withoutCarrier: carrierless.withLock { $0 })
     }
 
     nonisolated func claim(_ ip: IPAddress, by mac: MACAddress) { claimed.yield(ForeignClaim(ip: ip, mac: mac, interface: "eth0")) }
@@ -389,6 +417,36 @@ final class StoppedCount: Sendable {
             // And the others are told the new interface's MAC is this speaker's.
             let published = await membership.published
             #expect(published.last?.count == 2, "\(published)")
+        }
+    }
+
+    /// A carrier lost on the owner's only link is told to the others, and the IP goes to the next of the
+    /// ranking until the carrier is back (Cilium #35507's "an owner that cannot send keeps the IP").
+    @Test func anOwnerWhoseLinkLosesCarrierTellsTheOthersAndYieldsUntilItReturns() async throws {
+        let client = try await Self.cluster()
+        let membership = ScriptedMembership(Set(Self.nodes))
+        let speakers = await Self.speakers(client, membership)
+        let ranking = ElectionRanking.rank(Self.nodes, for: Self.ip)
+        let owner = try #require(speakers.first { $0.name == ranking[0] })
+        try await Self.running(speakers) {
+            try await Self.waitForOwner(speakers, [ranking[0]], "the first of the ranking to announce")
+            owner.announcer.setCarrier("eth0", false)
+            let told = try await waitFor("the owner to publish eth0 without carrier", limit: .seconds(10), interval: .milliseconds(20)) {
+                let links = await membership.publishedLinks.last
+                return (links?.withoutCarrier == ["eth0"] ? links : nil, "\(String(describing: links))")
+            }
+            // Gossip brings the owner's metadata to every speaker.
+            await membership.setLinks([owner.name: told])
+            try await Self.waitForOwner(speakers, [ranking[1]], "the next of the ranking to take the IP")
+            let excluded = await speakers[1].reconciler.currentPlan[Self.ip]?.excluded[owner.name]
+            #expect(excluded == .noCarrier(["eth0"]))
+            owner.announcer.setCarrier("eth0", true)
+            let back = try await waitFor("the owner to publish its carrier back", limit: .seconds(10), interval: .milliseconds(20)) {
+                let links = await membership.publishedLinks.last
+                return (links?.withoutCarrier == [] ? links : nil, "\(String(describing: links))")
+            }
+            await membership.setLinks([owner.name: back])
+            try await Self.waitForOwner(speakers, [ranking[0]], "the IP back on the first of the ranking")
         }
     }
 

@@ -75,15 +75,22 @@ struct LabTests {
         let ip = try await serve("crash")
         let owner = try #require(try await lab.owner(ip))
         try await waitForStatus(of: "crash", naming: [owner])
+        let successor = try await crashOwner(of: ip, owner)
+        #expect(try await lab.owner(ip) == successor)
+        // `kubectl get servicel2statuses` names the new owner, and no longer the dead one.
+        try await waitForStatus(of: "crash", naming: [successor])
+    }
+
+    /// `kill -9` of `owner`'s speaker: another node announces `ip` and the client's neighbour entry moves to
+    /// it. Returns that node.
+    func crashOwner(of ip: String, _ owner: String) async throws -> String {
         let result = try await lab.failover(ip)
         let successor = try #require(result["new"])
         #expect(result["old"] == owner)
         #expect(successor != "none" && successor != owner, "no other node announced \(ip): \(result)")
         #expect(result["neigh_ms"] != "none", "the client's neighbour entry did not move: \(result)")
         #expect(try await lab.clientNeighbour(ip) == lab.mac(of: successor))
-        #expect(try await lab.owner(ip) == successor)
-        // `kubectl get servicel2statuses` names the new owner, and no longer the dead one.
-        try await waitForStatus(of: "crash", naming: [successor])
+        return successor
     }
 
     /// Waits until the Service's ServiceL2Status objects name exactly `nodes`.
@@ -96,30 +103,32 @@ struct LabTests {
         }
     }
 
+    /// After a reset, a RequireDualStack Service `name` from a dual-stack pool of that name, with endpoints on
+    /// every node: its IPv4 and its IPv6 address, once the lab has settled.
+    func serveDualStack(_ name: String) async throws -> [String] {
+        try await lab.reset()
+        try await lab.apply(pool(name, Self.dualStackPool))
+        try await lab.apply(service(name, families: ["IPv4", "IPv6"]))
+        try await lab.lab(["endpoints", name] + lab.nodes)
+        let ips = try await lab.ingresses(name, count: 2)
+        try await lab.settle()
+        return ips
+    }
+
     /// A RequireDualStack Service takes an address of each family from a dual-stack pool and one node announces
     /// both: the client finds it by ARP and by NDP (ndisc6), `ping -6` resolves to its MAC, and when it is
     /// killed its IPv6 address moves by an unsolicited advertisement with Override (seen by tcpdump) that
     /// moves the client's neighbour entry, as gratuitous ARP does for IPv4.
     @Test func aDualStackServiceIsAnsweredInBothFamiliesAndItsIPv6FailsOver() async throws {
-        try await lab.reset()
-        try await lab.apply(pool("dual", Self.dualStackPool))
-        try await lab.apply(service("dual", families: ["IPv4", "IPv6"]))
-        try await lab.lab(["endpoints", "dual"] + lab.nodes)
-        let ips = try await lab.ingresses("dual", count: 2)
+        let ips = try await serveDualStack("dual")
         let (v4, v6) = (ips[0], ips[1])
         #expect(v4.hasPrefix("203.0.113.20") && v6.hasPrefix("2001:db8:1ab::10"), "\(ips)")
-        try await lab.settle()
         let owner = try #require(try await lab.owner(v6), "nobody answers the client's Neighbour Solicitation for \(v6)")
         #expect(try await lab.owner(v4) == owner, "one node announces both IPs of a dual-stack Service")
         try await lab.lab(["exec", "client", "ping", "-6", "-c", "1", "-W", "1", v6], check: false)
         #expect(try await lab.clientNeighbour(v6) == lab.mac(of: owner))
         try await waitForStatus(of: "dual", naming: [owner])
-        let result = try await lab.failover(v6)
-        let successor = try #require(result["new"])
-        #expect(result["old"] == owner)
-        #expect(successor != "none" && successor != owner, "no unsolicited advertisement from another node: \(result)")
-        #expect(result["neigh_ms"] != "none", "the client's IPv6 neighbour entry did not move: \(result)")
-        #expect(try await lab.clientNeighbour(v6) == lab.mac(of: successor))
+        let successor = try await crashOwner(of: v6, owner)
         #expect(try await lab.owner(v4) == successor)
         try await waitForStatus(of: "dual", naming: [successor])
     }
@@ -128,12 +137,7 @@ struct LabTests {
     /// announces each IP again every interval, in both families, long after its gain's schedule (5
     /// announcements in 4 s) is over. Off by default: the same 10 s hold at most the schedule's 5.
     @Test func anOptInRefreshAnnouncesEveryOwnedIPAgainEveryInterval() async throws {
-        try await lab.reset()
-        try await lab.apply(pool("refresh", Self.dualStackPool))
-        try await lab.apply(service("refresh", families: ["IPv4", "IPv6"]))
-        try await lab.lab(["endpoints", "refresh"] + lab.nodes)
-        let ips = try await lab.ingresses("refresh", count: 2)
-        try await lab.settle()
+        let ips = try await serveDualStack("refresh")
         let owner = try #require(try await lab.owner(ips[0]))
         let mac = try lab.mac(of: owner)
         /// The owner's gratuitous ARP requests for the IPv4 address and unsolicited advertisements for the
@@ -149,21 +153,59 @@ struct LabTests {
         let quiet = try await heard()
         #expect(quiet.v4 <= 5 && quiet.v6 <= 5, "announcements beyond the gain's schedule with the refresh off: \(quiet)")
         // Every speaker again with a 250 ms refresh.
-        for node in lab.nodes {
-            try await lab.lab("speaker", "stop", node)
-            try await Command.run(["env", "HERALD_ANNOUNCE_REFRESH_INTERVAL=250",
-                                   packageRoot.appendingPathComponent("scripts/lab").path, "speaker", "start", node])
-        }
+        try await lab.restartSpeakers(environment: ["HERALD_ANNOUNCE_REFRESH_INTERVAL=250"])
         try await lab.settle()
         let refreshing = try await lab.owner(ips[0])
         let refreshed = try await heard()
         // 40 each in 10 s at 250 ms; the schedule alone gives 5.
         #expect(refreshed.v4 >= 20 && refreshed.v6 >= 20, "owner \(refreshing ?? "none"): \(refreshed)")
         // The lab's speakers as they were, for the tests after this one.
-        for node in lab.nodes {
-            try await lab.lab("speaker", "stop", node)
-            try await lab.lab("speaker", "start", node)
+        try await lab.restartSpeakers()
+        try await lab.settle()
+    }
+
+    /// An owner whose announcing link loses its carrier yields the IP (Cilium #35507). The IP is announced on
+    /// eth1 only; gossip runs on eth0 and keeps working, so the owner stays a live member and only its own
+    /// word (its gossip metadata) can move the IP. It takes the IP back when the carrier returns.
+    @Test func anOwnerWhoseLinkLosesItsCarrierYieldsUntilTheCarrierIsBack() async throws {
+        try await lab.reset()
+        for node in lab.nodes { try await lab.lab("link", "add", node, "eth1") }
+        do {
+            try await lab.restartSpeakers(environment: ["HERALD_LAB_INTERFACES=eth0,eth1"])
+            try await lab.apply(pool("carrier", ["203.0.113.240/32"], advertisement: "{ipAddressPools: [NAME], interfaces: [eth1]}"))
+            try await lab.apply(service("carrier"))
+            try await lab.lab(["endpoints", "carrier"] + lab.nodes)
+            let ip = try await lab.ingress("carrier")
+            try await lab.settle()
+            let owner = try #require(try await lab.owner(ip))
+            // The owner's eth1 loses its carrier: the first gratuitous ARP from another node's eth1, at the client.
+            let result = try await lab.failover(ip, carrier: "eth1")
+            #expect(result["old"] == owner && result["new"] != "none" && result["new"] != owner, "\(result)")
+            let garp = try #require(Double(result["garp_ms"] ?? ""), "no other node announced: \(result)")
+            #expect(garp < 1000, "the next node announced \(garp) ms after the carrier went: \(result)")
+            #expect(try await lab.owner(ip) == result["new"])
+            // The owner is still a live member; explain gives the reason it is not the owner.
+            let explained = try await lab.speakerCommand(
+                "explain", "--service", "default/carrier", "--kubeconfig", "\(lab.directory)/herald-speaker.kubeconfig",
+                "--speaker", "http://203.0.113.11:7472", check: false)
+            #expect(explained.output.contains("no carrier on eth1"), "\(explained)")
+            try await lab.lab("link", "carrier", owner, "eth1", "on")
+            try await lab.waitForOwner(ip, owner, limit: .seconds(10))
+            try await lab.settle()
+        } catch {
+            try? await restoreOneLink()
+            throw error
         }
+        try await restoreOneLink()
+    }
+
+    /// The lab's nodes with eth0 only, their speakers as the lab runs them, and the test's objects gone.
+    func restoreOneLink() async throws {
+        try await lab.kubectl("delete", "svc", "carrier", "-n", "default", "--ignore-not-found")
+        // Its pool names eth1, which the nodes no longer have: a later Service must not get an IP from it.
+        try await lab.kubectl("delete", "ipaddresspool/carrier", "l2advertisement/carrier", "-n", "herald-system", "--ignore-not-found")
+        try await lab.restartSpeakers()
+        for node in lab.nodes { try await lab.lab("link", "del", node, "eth1") }
         try await lab.settle()
     }
 

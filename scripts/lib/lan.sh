@@ -63,12 +63,12 @@ lan_node_index() {
   echo "$index"
 }
 
-# The node (node-N) whose MAC, as kept in STATE/node-N.mac, answers CLIENT's ARP (for an IPv6 address: its
-# Neighbour Solicitation, ndisc6) for IP; "unknown-MAC" for a MAC of no node; nothing (and failure) when nobody
-# answers within a second.
+# The node (node-N) whose MAC, as kept in STATE/node-N.mac (STATE/node-N.IFACE.mac for its other links),
+# answers CLIENT's ARP (for an IPv6 address: its Neighbour Solicitation, ndisc6) for IP; "unknown-MAC" for a MAC
+# of no node; nothing (and failure) when nobody answers within a second.
 #   lan_owner CLIENT STATE COUNT IP
 lan_owner() {
-  local client=$1 state=$2 count=$3 ip=$4 mac i
+  local client=$1 state=$2 count=$3 ip=$4 mac i file
   if [[ "$ip" == *:* ]]; then
     mac=$(ip netns exec "$client" ndisc6 -q -1 -r 1 -w 1000 "$ip" eth0 2>/dev/null | head -1 | tr 'A-F' 'a-f')
   else
@@ -76,7 +76,9 @@ lan_owner() {
   fi
   [ -n "$mac" ] || return 1
   for i in $(seq "$count"); do
-    if [ "$(cat "$state/node-$i.mac")" = "$mac" ]; then echo "node-$i"; return 0; fi
+    for file in "$state/node-$i.mac" "$state/node-$i".*.mac; do
+      if [ -f "$file" ] && [ "$(cat "$file")" = "$mac" ]; then echo "node-$i"; return 0; fi
+    done
   done
   echo "unknown-$mac"
 }

@@ -11,7 +11,9 @@
 /// - a node is a candidate when its speaker is a live member, it does not carry
 ///   `node.kubernetes.io/exclude-from-external-load-balancers`, its network is not `NetworkUnavailable`, it is
 ///   not tainted `node.kubernetes.io/out-of-service`, one of those advertisements selects it, and, for a
-///   Service with `externalTrafficPolicy: Local`, it runs a ready endpoint of that Service;
+///   Service with `externalTrafficPolicy: Local`, it runs a ready endpoint of that Service, and not every one
+///   of the interfaces it would announce on has lost its carrier (its speaker says so in its gossip metadata:
+///   a node that cannot send must not keep the IP, Cilium #35507);
 /// - the candidates are ordered by their preference score (the weights of the advertisements'
 ///   `preferredNodeSelectors` that match the node, summed over the advertisements that select it), highest
 ///   first, and within one score by `ElectionRanking` for the IP — for a dual-stack Service, for its first IP,
@@ -157,6 +159,13 @@ public enum AnnouncementPlanner {
         if let local = serving.first(where: { $0.trafficPolicy == .local && !$0.readyEndpointNodes.contains(node) }) {
             return .noLocalEndpoint(service: local.service)
         }
+        if let links = inputs.links[node] {
+            let allowed = interfaces(of: node, advertisements: advertisements, inputs)
+            let usable = allowed.map { $0.intersection(links.interfaces) } ?? links.interfaces
+            // Only when it has some of them: an advertisement naming interfaces the node lacks is reported by
+            // that node's speaker (AnnounceFailed), as before.
+            if !usable.isEmpty && usable.isSubset(of: links.withoutCarrier) { return .noCarrier(usable.sorted()) }
+        }
         return nil
     }
 
@@ -176,23 +185,39 @@ public enum AnnouncementPlanner {
 }
 
 /// Everything the planner reads: Services with their IPs and endpoints, pools, L2Advertisements, Nodes and
-/// the live gossip members (node names).
+/// the live gossip members (node names) with the links each says it has.
 public struct AnnouncementInputs: Hashable, Sendable {
     public var services: [AnnouncedService]
     public var pools: [PoolDescription]
     public var advertisements: [L2AdvertisementRule]
     public var nodes: [String: NodeDescription]
     public var members: Set<String>
+    /// The interfaces each member answers on and which of them have no carrier, from its gossip metadata. A
+    /// member absent here (a speaker that does not say) is taken to have carrier everywhere.
+    public var links: [String: NodeLinks]
 
     public init(
         services: [AnnouncedService] = [], pools: [PoolDescription] = [], advertisements: [L2AdvertisementRule] = [],
-        nodes: [String: NodeDescription] = [:], members: Set<String> = []
+        nodes: [String: NodeDescription] = [:], members: Set<String> = [], links: [String: NodeLinks] = [:]
     ) {
         self.services = services
         self.pools = pools
         self.advertisements = advertisements
         self.nodes = nodes
         self.members = members
+        self.links = links
+    }
+}
+
+/// A speaker's interfaces as it tells the others: those it answers on, and those of them whose link has no
+/// carrier (frames sent there reach nobody).
+public struct NodeLinks: Hashable, Sendable {
+    public var interfaces: Set<String>
+    public var withoutCarrier: Set<String>
+
+    public init(interfaces: Set<String>, withoutCarrier: Set<String> = []) {
+        self.interfaces = interfaces
+        self.withoutCarrier = withoutCarrier.intersection(interfaces)
     }
 }
 
@@ -374,6 +399,8 @@ public enum NodeExclusion: Hashable, Sendable, CustomStringConvertible {
     case outOfService
     case notSelected(advertisements: [String])
     case noLocalEndpoint(service: ServiceKey)
+    /// Every interface it would announce the IP on has lost its carrier (sorted names).
+    case noCarrier([String])
 
     public var description: String {
         switch self {
@@ -384,6 +411,8 @@ public enum NodeExclusion: Hashable, Sendable, CustomStringConvertible {
         case .outOfService: "tainted \(AnnouncementPlanner.outOfServiceTaint)"
         case .notSelected(let names): "not selected by the nodeSelectors of \(names.joined(separator: ", "))"
         case .noLocalEndpoint(let service): "no ready endpoint of \(service) (externalTrafficPolicy: Local)"
+        case .noCarrier(let names):
+            "no carrier on \(names.joined(separator: ", ")), where it would announce (it yields until carrier returns)"
         }
     }
 }

@@ -1,6 +1,7 @@
-# `scripts/lab failover IP [--graceful]`: the owner's speaker stopped and the hand-over measured from the
-# client (tcpdump, ip monitor, ARP or NDP probes), for an IPv4 or an IPv6 address; prints one line of
-# key=value pairs.
+# `scripts/lab failover IP [--graceful | --carrier IFACE]`: the owner's speaker stopped (or the carrier of its
+# link IFACE taken away; the caller gives it back: `scripts/lab link carrier NODE IFACE on`) and the hand-over
+# measured from the client (tcpdump, ip monitor, ARP or NDP probes), for an IPv4 or an IPv6 address; prints one
+# line of key=value pairs.
 # Expects from scripts/lab: lab, client, client_ip, client_ip6; queries.sh (owner).
 # shellcheck shell=bash disable=SC2154  # (those variables are assigned in scripts/lab)
 
@@ -8,13 +9,18 @@
 stamp_seconds() { date -d "$(echo "$1" | tr -d '[]' | tr 'T' ' ')" +%s.%N; }
 
 failover() {
-  local ip=${1:-} graceful=false
-  [ -n "$ip" ] || die "scripts/lab failover IP [--graceful]"
-  [ "${2:-}" = --graceful ] && graceful=true
+  local ip=${1:-} graceful=false link=eth0
+  [ -n "$ip" ] || die "scripts/lab failover IP [--graceful | --carrier IFACE]"
+  case "${2:-}" in
+    --graceful) graceful=true ;;
+    --carrier) link=${3:-}; [ -n "$link" ] || die "scripts/lab failover IP --carrier IFACE" ;;
+    "") ;;
+    *) die "scripts/lab failover IP [--graceful | --carrier IFACE]" ;;
+  esac
   local old i old_mac
   old=$(owner "$ip") || die "nobody answers ARP for $ip"
   i=$(node_index "$old")
-  old_mac=$(cat "$lab/node-$i.mac")
+  old_mac=$(link_mac "$i" "$link")
   # The client talks to the IP once, so it has a neighbour entry to move.
   local source=$client_ip verbose=()
   if [[ "$ip" == *:* ]]; then source=$client_ip6 verbose=(-v); fi
@@ -36,7 +42,13 @@ failover() {
   fi
   local t0
   t0=$(date +%s.%N)
-  if $graceful; then kill -TERM "$(cat "$lab/speaker-$i.pid")"; else kill -KILL "$(cat "$lab/speaker-$i.pid")"; fi
+  if $graceful; then
+    kill -TERM "$(cat "$lab/speaker-$i.pid")"
+  elif [ "$link" != eth0 ]; then
+    link_carrier "$i" "$link" off
+  else
+    kill -KILL "$(cat "$lab/speaker-$i.pid")"
+  fi
   # The first gratuitous ARP (sender and target both the IP), or unsolicited advertisement, from another MAC.
   local garp=""
   for _ in $(seq 100); do  # bounded: 10 s
@@ -57,7 +69,7 @@ failover() {
   if [ -n "$garp" ]; then
     new_mac=${garp#* }
     garp_ms=$(awk -v a="$t0" -v b="${garp%% *}" 'BEGIN { printf "%.1f", (b - a) * 1000 }')
-    for j in $(seq "$(node_count)"); do [ "$(cat "$lab/node-$j.mac")" = "$new_mac" ] && new=$(node_name "$j"); done
+    for j in $(seq "$(node_count)"); do [ "$(link_mac "$j" "$link")" = "$new_mac" ] && new=$(node_name "$j"); done
   fi
   [ -n "$moved" ] && neigh_ms=$(awk -v a="$t0" -v b="$(stamp_seconds "$moved")" 'BEGIN { printf "%.1f", (b - a) * 1000 }')
   $graceful && probed=" $(tail -1 "$probes")"

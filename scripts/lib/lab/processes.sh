@@ -16,7 +16,7 @@ speaker_start() {
     setpriv --no-new-privs --inh-caps=-all --bounding-set=-all,+net_raw -- "$bin/herald-speaker" run \
     --kubeconfig "$lab/herald-speaker.kubeconfig" --node-name "$(node_name "$i")" \
     --gossip-bind "$(node_ip "$i"):$gossip_port" --peers "$joined" --peer-selector "" \
-    --secret-file "$lab/gossip.key" --interfaces eth0 --metrics-bind-address "$(node_ip "$i"):$metrics_port" \
+    --secret-file "$lab/gossip.key" --interfaces "${HERALD_LAB_INTERFACES:-eth0}" --metrics-bind-address "$(node_ip "$i"):$metrics_port" \
     --log-level "${HERALD_LAB_LOG_LEVEL:-info}"
 }
 

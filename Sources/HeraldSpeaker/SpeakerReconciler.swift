@@ -225,6 +225,10 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
             inputs: view.inputs, problems: view.problems,
             services: Set(services.map(\.serviceKey)))
         feed(.observed(configuration, members))
+        if let uid = await nodes.object(forKey: options.nodeName)?.metadata.uid {
+            await configurationState.setOwner(
+                OwnerReference(apiVersion: "v1", kind: "Node", name: options.nodeName, uid: uid))
+        }
         configurationState.post(Self.checks(problems: view.problems, plan: machine.plan))
     }
 

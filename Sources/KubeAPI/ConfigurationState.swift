@@ -106,6 +106,9 @@ public actor ConfigurationStatePublisher {
     private let name: String
     private let labels: [String: String]
     private let logger: Logger
+    /// Set on the object when this publisher creates it: a speaker's Node, so that the garbage collector removes
+    /// the object with the Node (a node that leaves the cluster leaves no stale ConfigurationState behind).
+    private var owner: OwnerReference?
     /// The checks last written; nil until a write succeeded (or after one failed).
     private var published: [ConfigurationState.Check]?
     private let posted: AsyncStream<[ConfigurationState.Check]>
@@ -137,6 +140,9 @@ public actor ConfigurationStatePublisher {
             of: [ConfigurationState.Check].self, bufferingPolicy: .bufferingNewest(1))
     }
 
+    /// The owner a new object gets (an existing one is left as it is: the components may not update it).
+    public func setOwner(_ reference: OwnerReference?) { owner = reference }
+
     /// Asks for `checks` to be written; only the newest asked for is.
     public nonisolated func post(_ checks: [ConfigurationState.Check]) {
         postedContinuation.yield(checks)
@@ -160,8 +166,9 @@ public actor ConfigurationStatePublisher {
             do throws(KubeError) {
                 current = try await client.get(ConfigurationState.self, namespace: namespace, name: name)
             } catch let error where error.code == .notFound {
-                current = try await client.create(
-                    ConfigurationState(metadata: ObjectMeta(name: name, namespace: namespace, labels: labels)))
+                var metadata = ObjectMeta(name: name, namespace: namespace, labels: labels)
+                metadata.ownerReferences = owner.map { [$0] }
+                current = try await client.create(ConfigurationState(metadata: metadata))
             }
             let status = ConfigurationState.status(
                 reporting: checks, previous: current.status, now: Timestamps.time())

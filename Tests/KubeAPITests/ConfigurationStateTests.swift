@@ -1,4 +1,6 @@
 import KubeAPI
+import KubeAPITesting
+import Logging
 import Testing
 
 /// What a component's ConfigurationState says, as a value: the result, the summary, one condition per check,
@@ -23,5 +25,19 @@ import Testing
         let still = ConfigurationState.status(reporting: [broken], previous: invalid, now: "2026-12-04T10:09:00Z")
         #expect(still.conditions?.first?.lastTransitionTime == "2026-12-04T10:05:00Z")
         #expect(still.errorSummary == "IPAddressPool herald-system/c: also bad")
+    }
+
+    /// A speaker's object is created owned by its Node, so the garbage collector removes it with the Node.
+    @Test func aSpeakersObjectIsCreatedOwnedByItsNode() async throws {
+        let client = InMemoryKubeClient()
+        let publisher = ConfigurationStatePublisher(
+            speakerOn: "node-a", in: "herald-system", client: client, logger: Logger(label: "test"))
+        let node = OwnerReference(apiVersion: "v1", kind: "Node", name: "node-a", uid: "3f1c-node-a")
+        await publisher.setOwner(node)
+        #expect(await publisher.publish([Self.pools]))
+        let object = try await client.get(ConfigurationState.self, namespace: "herald-system", name: "speaker-node-a")
+        #expect(object.metadata.ownerReferences == [node])
+        #expect(object.metadata.labels?[ConfigurationState.nodeNameLabel] == "node-a")
+        #expect(object.status?.result == "Valid")
     }
 }

@@ -354,6 +354,11 @@ struct LabTests {
         let summary = try await lab.kubectl("get", "configurationstates", "speaker-node-2", "-n", "herald-system",
                                             "-o", "jsonpath={.status.errorSummary}").output
         #expect(summary.contains("203.0.113.227") && summary.contains("cannot share its IP"), "\(summary)")
+        // Owned by its Node, so the garbage collector removes it with the Node.
+        let owner = try await lab.kubectl("get", "configurationstates", "speaker-node-2", "-n", "herald-system",
+                                          "-o", "jsonpath={.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}/{.metadata.ownerReferences[0].uid}").output
+        let uid = try await lab.kubectl("get", "node", "node-2", "-o", "jsonpath={.metadata.uid}").output
+        #expect(owner == "Node/node-2/\(uid)" && !uid.isEmpty, "\(owner)")
         let explained = try await lab.speakerCommand(
             "explain", "--service", "default/shop", "--kubeconfig", "\(lab.directory)/herald-speaker.kubeconfig",
             "--speaker", "http://203.0.113.11:7472", check: false)

@@ -95,6 +95,9 @@ public actor GossipNode: Service {
     /// New metadata for this member, told to the others with a new incarnation.
     public func setMetadata(_ metadata: [String: String]) {
         driver.setMetadata(metadata)
+        // Its own entry in `/membership` too: no `.changed` comes for this node itself.
+        let members = driver.membership.members
+        published.withLock { $0 = members }
     }
 
     /// Replaces the addresses to join through (found peers). A member still alone tries the new ones at once.
@@ -194,15 +197,20 @@ public actor GossipNode: Service {
     // MARK: Outputs
 
     private func perform(_ outputs: [GossipDriver<SystemRandomNumberGenerator>.Output], source: String? = nil) {
+        // The members before this batch: each change in it is told apart from its own state before, not from
+        // the state after an earlier change of the same batch (a merge brings many).
+        var previous: [String: Member]?
         for output in outputs {
             switch output {
             case .changed(let member):
                 let members = driver.membership.members
-                let before = published.withLock { published in
-                    defer { published = members }
-                    return published.first { $0.name == member.name }
+                if previous == nil {
+                    previous = Dictionary(
+                        published.withLock { $0 }.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
                 }
-                if let before, before.status == member.status, before.address == member.address {
+                published.withLock { $0 = members }
+                if let before = previous?[member.name], before.status == member.status, before.address == member.address
+                {
                     // Its metadata alone: not a membership change to count or to log above debug.
                     logger.debug(
                         "member metadata changed",

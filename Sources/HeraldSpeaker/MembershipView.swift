@@ -39,17 +39,20 @@ public enum SpeakerMetadata {
     public static let interfaces = "interfaces"
     public static let withoutCarrier = "nocarrier"
 
-    /// A member's links; nil when it does not say (a speaker from before this key), so it counts as able to send.
+    /// A member's links; nil when it does not say (a speaker from before these keys, or one with too many
+    /// interfaces to list), so it counts as able to send.
     public static func links(of member: Member) -> NodeLinks? {
-        guard let interfaces = member.metadata[interfaces] else { return nil }
+        guard let interfaces = member.metadata[interfaces], !interfaces.isEmpty else { return nil }
         func names(_ text: String?) -> Set<String> { Set((text ?? "").split(separator: ",").map(String.init)) }
         return NodeLinks(interfaces: names(interfaces), withoutCarrier: names(member.metadata[withoutCarrier]))
     }
 
     /// The `interfaces` and `nocarrier` entries for `links`. Names are at most 15 bytes: 64 of them fit a
-    /// 1024-byte value; beyond that the rest are left out (a node with more counts them as having carrier).
+    /// 1024-byte value. A node with more says nothing of its links (both entries empty, so that no earlier
+    /// value stays): the others count it as able to send rather than judge it from part of its links.
     public static func entries(_ links: NodeLinks) -> [String: String] {
-        let listed = Array(links.interfaces.sorted().prefix(64))
+        guard links.interfaces.count <= 64 else { return [interfaces: "", withoutCarrier: ""] }
+        let listed = links.interfaces.sorted()
         return [
             interfaces: listed.joined(separator: ","),
             withoutCarrier: listed.filter(links.withoutCarrier.contains).joined(separator: ","),

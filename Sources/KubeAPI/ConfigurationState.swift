@@ -140,8 +140,14 @@ public actor ConfigurationStatePublisher {
             of: [ConfigurationState.Check].self, bufferingPolicy: .bufferingNewest(1))
     }
 
-    /// The owner a new object gets (an existing one is left as it is: the components may not update it).
-    public func setOwner(_ reference: OwnerReference?) { owner = reference }
+    /// The owner a new object gets (an existing one is left as it is: the components may not update it). A new
+    /// owner (the Node deleted and registered again, so the collector removed the object) makes the next
+    /// checks be written again, which creates the object anew.
+    public func setOwner(_ reference: OwnerReference?) {
+        guard reference != owner else { return }
+        owner = reference
+        published = nil
+    }
 
     /// Asks for `checks` to be written; only the newest asked for is.
     public nonisolated func post(_ checks: [ConfigurationState.Check]) {

@@ -257,13 +257,14 @@ public final class InterfaceResponder: Service, Sendable {
         for offset in schedule.offsets {
             do { try await clock.sleep(until: start + offset) } catch { return }
             guard table.contains(ip) else { return }
-            announceOnce(ip, on: armed.withLock { $0 })
+            let current = armed.withLock { $0 }
+            current.membership.reconcile(with: ipv6Addresses)
+            announceOnce(ip, on: current)
         }
     }
 
-    /// Gratuitous ARP, or an unsolicited advertisement, for `ip` once.
+    /// Gratuitous ARP, or an unsolicited advertisement, for `ip` once (the caller has joined the groups).
     private func announceOnce(_ ip: IPAddress, on current: Armed) {
-        current.membership.reconcile(with: ipv6Addresses)
         for frame in current.policy.announcement(of: ip) {
             do {
                 try current.socket.send(frame.bytes)
@@ -279,6 +280,9 @@ public final class InterfaceResponder: Service, Sendable {
     /// does it every 3 s, keepalived with `garp_master_refresh`).
     private func refreshAnnouncements(every interval: Duration) async {
         await repeating(every: interval) { current in
+            // Without carrier every send would fail and log; the carrier's return announces everything anyway.
+            guard hasCarrier else { return }
+            current.membership.reconcile(with: ipv6Addresses)
             for ip in table.all { announceOnce(ip, on: current) }
         }
     }
@@ -298,13 +302,15 @@ public final class InterfaceResponder: Service, Sendable {
     }
 
     /// Until cancelled: `body` on the armed socket every `interval`, on a fixed schedule (a late round does not
-    /// push the later ones back).
+    /// push the later ones back); after a stall (a paused process) the schedule starts again from now rather
+    /// than catching up in a burst.
     private func repeating(every interval: Duration, _ body: (Armed) -> Void) async {
         let clock = ContinuousClock()
         var next = clock.now + interval
         while !Task.isCancelled {
             do { try await clock.sleep(until: next) } catch { return }
             next = next + interval
+            if next < clock.now { next = clock.now + interval }
             body(armed.withLock { $0 })
         }
     }
@@ -330,6 +336,11 @@ public final class InterfaceResponder: Service, Sendable {
         defer { buffer.deallocate() }
         // Link events while the link stays up: a MAC changed in place, or the carrier lost and regained.
         let events = try? LinkEvents()
+        if events == nil {
+            logger.warning("cannot follow link events (netlink); a lost carrier is seen only on a receive error")
+        }
+        // The carrier as it is now that events are followed: a change since init() would bring no event.
+        if let now = try? InterfaceDirectory.named(interfaceName) { observeCarrier(now.isUp && now.hasCarrier) }
         var carrierChanges = armed.withLock { $0 }.interface.carrierChanges
         var framesSinceCheck = 0
         while !reader.shouldStop {

@@ -139,8 +139,8 @@ public struct ResponderPolicy: Sendable {
     /// IPv6: a Duplicate Address Detection solicitation (RFC 4862 §5.4: from `::` to the target's
     /// solicited-node group, no source link-layer option), which another holder answers with an advertisement
     /// to all nodes. `verdict` reports either answer as a claim. The IPv6 answer, being to all nodes, also
-    /// moves neighbours to the other holder for a moment; that only happens when there are two holders, and the
-    /// conflict it reveals ends with the winner announcing again.
+    /// moves neighbours to the other holder for a moment: whenever there are two holders (a stranger with the
+    /// address keeps doing it, once per probe), until the winner announces again.
     public func conflictProbe(for ip: IPAddress) -> EthernetFrame {
         switch ip {
         case .v4(let address):

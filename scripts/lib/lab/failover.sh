@@ -9,18 +9,18 @@
 stamp_seconds() { date -d "$(echo "$1" | tr -d '[]' | tr 'T' ' ')" +%s.%N; }
 
 failover() {
-  local ip=${1:-} graceful=false link=eth0
+  local ip=${1:-} graceful=false carrier=false link=eth0
   [ -n "$ip" ] || die "scripts/lab failover IP [--graceful | --carrier IFACE]"
   case "${2:-}" in
     --graceful) graceful=true ;;
-    --carrier) link=${3:-}; [ -n "$link" ] || die "scripts/lab failover IP --carrier IFACE" ;;
+    --carrier) carrier=true link=${3:-}; [ -n "$link" ] || die "scripts/lab failover IP --carrier IFACE" ;;
     "") ;;
     *) die "scripts/lab failover IP [--graceful | --carrier IFACE]" ;;
   esac
   local old i old_mac
   old=$(owner "$ip") || die "nobody answers ARP for $ip"
   i=$(node_index "$old")
-  old_mac=$(link_mac "$i" "$link")
+  old_mac=$(link_mac "$i" "$link") || die "$old has no link $link (scripts/lab link add)"
   # The client talks to the IP once, so it has a neighbour entry to move.
   local source=$client_ip verbose=()
   if [[ "$ip" == *:* ]]; then source=$client_ip6 verbose=(-v); fi
@@ -44,7 +44,7 @@ failover() {
   t0=$(date +%s.%N)
   if $graceful; then
     kill -TERM "$(cat "$lab/speaker-$i.pid")"
-  elif [ "$link" != eth0 ]; then
+  elif $carrier; then
     link_carrier "$i" "$link" off
   else
     kill -KILL "$(cat "$lab/speaker-$i.pid")"

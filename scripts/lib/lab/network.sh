@@ -32,6 +32,9 @@ link_add() {
   local i=$1 name=$2 port
   port=$(node_port "$i" "$name")
   [ "$name" != eth0 ] && [ ${#port} -le 15 ] || die "link add: \"$name\" must not be eth0 and must be short"
+  # ARP for the node's own address is answered on eth0 only: with two links on one bridge the kernel would
+  # answer on both, and a peer that learnt the other link's MAC would lose gossip with it when its carrier goes.
+  ip netns exec "$(node_ns "$i")" sysctl -qw net.ipv4.conf.all.arp_ignore=1
   ip -n "$lan" link add "$port" type veth peer name "$name" netns "$(node_ns "$i")"
   ip -n "$(node_ns "$i")" link set "$name" up
   ip -n "$lan" link set "$port" master br0 up

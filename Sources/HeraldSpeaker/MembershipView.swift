@@ -69,8 +69,8 @@ extension GossipNode: MembershipView {
         var metadata = me.metadata
         metadata[SpeakerMetadata.macs] = SpeakerMetadata.value(list)
         metadata.merge(SpeakerMetadata.entries(links)) { $1 }
-        // An unchanged value would still cost a new incarnation and a round of gossip.
-        if metadata != me.metadata { setMetadata(metadata) }
+        setMetadata(metadata)  // Membership ignores unchanged metadata: no new incarnation for nothing
+
     }
 
     public func links() async -> [String: NodeLinks] {

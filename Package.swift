@@ -16,6 +16,8 @@ let package = Package(
     products: [
         .library(name: "HeraldCore", targets: ["HeraldCore"]),
         .library(name: "HeraldWire", targets: ["HeraldWire"]),
+        .library(name: "BGPWire", targets: ["BGPWire"]),
+        .library(name: "BGPSession", targets: ["BGPSession"]),
         .library(name: "L2Announcer", targets: ["L2Announcer"]),
         .library(name: "Gossip", targets: ["Gossip"]),
         .library(name: "GossipSimulation", targets: ["GossipSimulation"]),
@@ -56,6 +58,16 @@ let package = Package(
             dependencies: ["HeraldCore", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
+        // BGP-4 messages: OPEN and its capabilities, UPDATE and its path attributes (MP-BGP, 4-octet AS, communities,
+        // large communities), NOTIFICATION, KEEPALIVE, ROUTE-REFRESH. Total: bad bytes throw the NOTIFICATION to send.
+        .target(
+            name: "BGPWire",
+            // HeraldWire for the address readers and writers of ByteBuffer; nothing of Ethernet.
+            dependencies: ["HeraldCore", "HeraldWire", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: strict
+        ),
+        // One BGP session as a state machine (RFC 4271 §8) with its Adj-RIB-Out: events and `now` in, messages out.
+        .target(name: "BGPSession", dependencies: ["BGPWire", "HeraldCore"], swiftSettings: strict),
         // SWIM + Lifeguard membership as a pure state machine (time and randomness are parameters).
         .target(
             name: "Gossip", dependencies: [.product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
@@ -226,6 +238,20 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "BGPWireTests",
+            dependencies: [
+                "BGPWire", "HeraldCore", "SeededRandom",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "BGPSessionTests",
+            dependencies: ["BGPSession", "BGPWire", "HeraldCore", "SeededRandom"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -26,6 +26,12 @@ let package = Package(
                            .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: fuzzer
         ),
+        // BGPWire: every BGP message, as a stream, on sessions with and without 4-octet AS.
+        .executableTarget(
+            name: "fuzz-bgp-messages",
+            dependencies: [.product(name: "BGPWire", package: "herald"), .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: fuzzer
+        ),
         // The gossip codec, and whatever decodes fed to a live membership state machine.
         .executableTarget(
             name: "fuzz-gossip-codec",

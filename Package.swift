@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "HeraldWire", targets: ["HeraldWire"]),
         .library(name: "BGPWire", targets: ["BGPWire"]),
         .library(name: "BGPSession", targets: ["BGPSession"]),
+        .library(name: "BGPNode", targets: ["BGPNode"]),
         .library(name: "L2Announcer", targets: ["L2Announcer"]),
         .library(name: "Gossip", targets: ["Gossip"]),
         .library(name: "GossipSimulation", targets: ["GossipSimulation"]),
@@ -111,6 +112,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // A BGP session on the network: the state machine over a SwiftNIO TCP connection (TTL, TCP MD5) and a clock.
+        .target(
+            name: "BGPNode",
+            dependencies: [
+                "BGPSession", "BGPWire", "HeraldCore", "ElapsedTime",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -252,6 +264,15 @@ let package = Package(
         .testTarget(
             name: "BGPSessionTests",
             dependencies: ["BGPSession", "BGPWire", "HeraldCore", "SeededRandom"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "BGPNodeTests",
+            dependencies: [
+                "BGPNode", "BGPSession", "BGPWire", "HeraldCore", "HeraldTestSupport",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

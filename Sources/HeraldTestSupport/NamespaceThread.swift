@@ -40,3 +40,11 @@ private final class NamespaceJob: @unchecked Sendable {
 struct NamespaceError: Error, CustomStringConvertible {
     var description: String
 }
+
+/// Moves the calling thread into the network namespace `name` for good: run it on an event loop's thread
+/// (`loop.submit { try enterNetworkNamespace(name) }`) and that loop's sockets are made in the namespace.
+public func enterNetworkNamespace(_ name: String) throws {
+    guard CLinuxNet_enter_network_namespace("/run/netns/\(name)") == 0 else {
+        throw NamespaceError(description: "cannot enter network namespace \(name): errno \(errno)")
+    }
+}

@@ -21,6 +21,7 @@ public struct BGPPeerStatus: Hashable, Sendable {
     public var advertisedPrefixes: Int
     public var updatesSent: Int
     public var updatesReceived: Int
+    public var keepalivesSent: Int
     public var establishedTransitions: Int
 }
 
@@ -46,6 +47,7 @@ public actor BGPPeer {
     private var timerDeadline: Duration?
     private var updatesSent = 0
     private var updatesReceived = 0
+    private var keepalivesSent = 0
     private var establishedTransitions = 0
 
     public init(
@@ -66,7 +68,8 @@ public actor BGPPeer {
         BGPPeerStatus(
             name: endpoint.name, state: session.state, negotiated: session.negotiated, lastDown: session.lastDown,
             advertisedPrefixes: session.rib.advertised.count, updatesSent: updatesSent,
-            updatesReceived: updatesReceived, establishedTransitions: establishedTransitions)
+            updatesReceived: updatesReceived, keepalivesSent: keepalivesSent,
+            establishedTransitions: establishedTransitions)
     }
 
     /// Starts connecting; the session then keeps itself up until `stop`.
@@ -109,6 +112,7 @@ public actor BGPPeer {
                 for message in messages {
                     message.encode(into: &bytes, fourOctetAS: session.fourOctetAS)
                     if case .update = message { updatesSent += 1 }
+                    if case .keepalive = message { keepalivesSent += 1 }
                 }
                 lastWrite = channel.writeAndFlush(bytes)
             case .disconnect:

@@ -72,3 +72,50 @@ public struct FRRRouter: Sendable {
         try? FileManager.default.removeItem(atPath: directory)
     }
 }
+
+/// BIRD 2 as a router inside a network namespace: `bird -c CONF -s CTL -P PID`, queried with `birdc -s CTL`.
+/// `protocol kernel` in the configuration puts learned routes in the namespace's kernel.
+public struct BIRDRouter: Sendable {
+    public let namespace: String
+    public let directory: String
+
+    public static var available: Bool { FileManager.default.isExecutableFile(atPath: "/usr/sbin/bird") }
+
+    /// Runs `body` with BIRD started in `namespace` with `configuration`, and stops it afterwards.
+    public static func with<T>(
+        in namespace: String, configuration: String, _ body: (BIRDRouter) async throws -> T
+    ) async throws -> T {
+        let directory = "/tmp/herald-bird-\(namespace)"
+        try? FileManager.default.removeItem(atPath: directory)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try configuration.write(toFile: "\(directory)/bird.conf", atomically: true, encoding: .utf8)
+        let router = BIRDRouter(namespace: namespace, directory: directory)
+        do {
+            try await Command.run([
+                "ip", "netns", "exec", namespace, "bird", "-c", "\(directory)/bird.conf", "-s", "\(directory)/bird.ctl",
+                "-P", "\(directory)/bird.pid",
+            ])
+            let result = try await body(router)
+            await router.stop()
+            return result
+        } catch {
+            await router.stop()
+            throw error
+        }
+    }
+
+    /// `birdc -s CTL COMMAND…`'s output.
+    public func birdc(_ command: String...) async throws -> String {
+        try await Command.run(["birdc", "-s", "\(directory)/bird.ctl"] + command, check: false).output
+    }
+
+    public func stop() async {
+        if let text = try? String(contentsOfFile: "\(directory)/bird.pid", encoding: .utf8),
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        {
+            kill(pid, SIGKILL)
+            for _ in 0..<100 where kill(pid, 0) == 0 { try? await Task.sleep(for: .milliseconds(10)) }
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}

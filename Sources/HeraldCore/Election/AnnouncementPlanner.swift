@@ -133,14 +133,7 @@ public enum AnnouncementPlanner {
 
     /// The pool the controller wrote into the annotation, else the one whose ranges hold the IP.
     static func pool(of ip: IPAddress, services: [AnnouncedService], _ inputs: AnnouncementInputs) -> PoolDescription? {
-        for service in services {
-            if let name = service.pool, let pool = inputs.pools.first(where: { $0.name == name }),
-                pool.pool.contains(ip)
-            {
-                return pool
-            }
-        }
-        return inputs.pools.sorted { $0.name < $1.name }.first { $0.pool.contains(ip) }
+        PoolDescription.owning(ip, services: services, pools: inputs.pools)
     }
 
     static func exclusion(
@@ -278,6 +271,17 @@ public struct PoolDescription: Hashable, Sendable {
     public init(pool: AddressPool, labels: [String: String] = [:]) {
         self.pool = pool
         self.labels = labels
+    }
+
+    /// The pool of `ip`: the one the controller wrote into a Service's annotation, else the first by name whose
+    /// ranges hold it.
+    static func owning(_ ip: IPAddress, services: [AnnouncedService], pools: [PoolDescription]) -> PoolDescription? {
+        for service in services {
+            if let name = service.pool, let pool = pools.first(where: { $0.name == name }), pool.pool.contains(ip) {
+                return pool
+            }
+        }
+        return pools.sorted { $0.name < $1.name }.first { $0.pool.contains(ip) }
     }
 }
 

@@ -82,7 +82,9 @@ extension BGPPeer {
             source = parsed
         }
         let port = spec.peerPort ?? 179
-        guard (1...16384).contains(port) else { throw ResourceError("\(path): spec.peerPort: \(port) is not 1–16384") }
+        guard (1...16384).contains(port) else {
+            throw ResourceError("\(path): spec.peerPort: \(port) is not within 1 and 16384")
+        }
         let hold = try Self.seconds(spec.holdTime, path: "\(path): spec.holdTime") ?? 90
         guard hold == 0 || hold >= 3 else {
             throw ResourceError("\(path): spec.holdTime: \(hold)s; BGP allows 0 or at least 3 seconds (RFC 4271)")

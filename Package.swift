@@ -178,10 +178,12 @@ let package = Package(
             name: "HeraldSpeaker",
             dependencies: [
                 "HeraldCore", "HeraldConfig", "SpeakerCore", "KubeAPI", "L2Announcer", "Gossip", "GossipNode",
+                "BGPNode", "BGPSession", "BGPWire",
                 "ReadinessChecks",
                 "ElapsedTime",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

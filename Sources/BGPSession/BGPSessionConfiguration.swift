@@ -41,7 +41,7 @@ public struct BGPSessionConfiguration: Hashable, Sendable {
 
     public init(
         localAS: UInt32, peerAS: PeerAS, routerID: IPv4Address, holdTime: UInt16 = 90, keepaliveTime: UInt16? = nil,
-        connectRetryTime: Duration = .seconds(2), maximumRetryTime: Duration = .seconds(60),
+        connectRetryTime: Duration = .seconds(2), maximumRetryTime: Duration = .seconds(30),
         families: [BGPAddressFamily] = [.ipv4Unicast, .ipv6Unicast], gracefulRestart: Bool = false,
         gracefulRestartTime: UInt16 = 120, otherNextHops: [IPFamily: IPAddress] = [:]
     ) {

@@ -222,3 +222,37 @@ extension BGPAdvertisement {
             localPreference: spec.localPref, communities: communities)
     }
 }
+
+/// The BGP half of the speaker's view: the peers that select this node, and the planner's inputs, built from
+/// the same Services, pools and Nodes as Layer 2. Objects that cannot be used are left out and reported.
+public struct SpeakerBGPView: Sendable {
+    /// The peers this node opens sessions to.
+    public var peers: [BGPPeerSettings] = []
+    public var inputs: BGPPlanInputs
+    public var problems: [String] = []
+
+    public init(
+        nodeName: String, layerTwo: AnnouncementInputs, peers: some Collection<BGPPeer>,
+        advertisements: some Collection<BGPAdvertisement>, communities: some Collection<Community>
+    ) {
+        let node = layerTwo.nodes[nodeName] ?? NodeDescription(labels: [:])
+        inputs = BGPPlanInputs(nodeName: nodeName, node: node, services: layerTwo.services, pools: layerTwo.pools)
+        var aliases: [String: BGPCommunityValue] = [:]
+        for community in communities.sorted(by: { $0.key < $1.key }) {
+            do { aliases.merge(try community.aliases()) { first, _ in first } } catch { problems.append("\(error)") }
+        }
+        for advertisement in advertisements.sorted(by: { $0.key < $1.key }) {
+            do { inputs.advertisements.append(try advertisement.rule(aliases: aliases)) } catch {
+                problems.append("\(error)")
+            }
+        }
+        for peer in peers.sorted(by: { $0.key < $1.key }) {
+            do {
+                let settings = try peer.settings()
+                inputs.peers.append(settings.rule)
+                problems += settings.warnings
+                if settings.rule.selects(nodeLabels: node.labels) { self.peers.append(settings) }
+            } catch { problems.append("\(error)") }
+        }
+    }
+}

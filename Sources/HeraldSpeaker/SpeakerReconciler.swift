@@ -1,3 +1,5 @@
+import BGPNode
+import BGPSession
 public import ElapsedTime
 import HeraldConfig
 public import HeraldCore
@@ -5,6 +7,8 @@ public import KubeAPI
 public import L2Announcer
 public import Logging
 public import Metrics
+public import NIOCore
+import NIOPosix
 public import ReadinessChecks
 public import ServiceLifecycle
 public import SpeakerCore
@@ -69,6 +73,14 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
     private let pools: Informer<IPAddressPool>
     private let advertisements: Informer<L2Advertisement>
     private let nodes: Informer<Node>
+    /// BGP mode's objects. They do not hold up Layer 2: a speaker without them (or without the right to read
+    /// them) still plans and announces in Layer 2.
+    private let bgpPeers: Informer<KubeAPI.BGPPeer>
+    private let bgpAdvertisements: Informer<BGPAdvertisement>
+    private let communities: Informer<Community>
+    private let bgp: BGPAnnouncer
+    /// `passwordSecret` passwords by Secret (namespace/name), read once per Secret.
+    private var secretPasswords: [String: String] = [:]
     /// Made in `run`, once the server's EndpointSlice version is known.
     private var slices: Informer<EndpointSlice>?
     private var machine: SpeakerStateMachine
@@ -89,7 +101,7 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
     public init(
         client: any KubeClient, membership: any MembershipView, announcer: any AddressAnnouncer, options: Options,
         logger: Logger, readiness: Readiness = Readiness(), metricsFactory: any MetricsFactory = MetricsSystem.factory,
-        clock: ElapsedClock = .continuous
+        clock: ElapsedClock = .continuous, bgpGroup: (any EventLoopGroup)? = nil
     ) {
         self.client = client
         self.membership = membership
@@ -113,6 +125,15 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         pools = Informer(client: client, namespace: options.namespace, logger: logger)
         advertisements = Informer(client: client, namespace: options.namespace, logger: logger)
         nodes = Informer(client: client, logger: logger)
+        bgpPeers = Informer(client: client, namespace: options.namespace, logger: logger)
+        bgpAdvertisements = Informer(client: client, namespace: options.namespace, logger: logger)
+        communities = Informer(client: client, namespace: options.namespace, logger: logger)
+        let events = events
+        bgp = BGPAnnouncer(
+            group: bgpGroup ?? MultiThreadedEventLoopGroup.singleton, logger: logger, metricsFactory: metricsFactory
+        ) { name, event in
+            Self.post(event, peer: name, events: events, namespace: options.namespace, node: options.nodeName)
+        }
         machine = SpeakerStateMachine(options: options.machine, interfaces: announcer.interfaceNames)
         (changed, changedContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         (actions, actionsContinuation) = AsyncStream.makeStream(of: SpeakerStateMachine.Action.self)
@@ -142,6 +163,9 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
             group.addTask { await self.watch(self.advertisements) }
             group.addTask { await self.watch(self.nodes) }
             group.addTask { await self.watch(slices) }
+            group.addTask { await self.watch(self.bgpPeers) }
+            group.addTask { await self.watch(self.bgpAdvertisements) }
+            group.addTask { await self.watch(self.communities) }
             group.addTask {
                 for await _ in self.membership.changes { self.changedContinuation.yield() }
             }
@@ -155,6 +179,8 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
             await cancelWhenGracefulShutdown {
                 for await _ in self.changed { await self.pass() }
             }
+            // BGP first: the routers move this node's traffic to the others while Layer 2 hands over.
+            await bgp.stop(message: "herald-speaker on \(options.nodeName) is stopping")
             feed(.shutdownAsked)
             // Every action up to `stop` is performed, the last status withdrawal included.
             await performer.value
@@ -225,11 +251,86 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
             inputs: view.inputs, problems: view.problems,
             services: Set(services.map(\.serviceKey)))
         feed(.observed(configuration, members))
+        let bgpProblems = await passBGP(view)
         if let uid = await nodes.object(forKey: options.nodeName)?.metadata.uid {
             await configurationState.setOwner(
                 OwnerReference(apiVersion: "v1", kind: "Node", name: options.nodeName, uid: uid))
         }
-        configurationState.post(Self.checks(problems: view.problems, plan: machine.plan))
+        configurationState.post(Self.checks(problems: view.problems + bgpProblems, plan: machine.plan))
+    }
+
+    /// Plans BGP from the same view and hands each session its routes; returns what it left out. Does nothing
+    /// until the BGP objects are listed.
+    private func passBGP(_ view: SpeakerView) async -> [String] {
+        guard await bgpPeers.hasSynced, await bgpAdvertisements.hasSynced, await communities.hasSynced else {
+            return []
+        }
+        let bgpView = SpeakerBGPView(
+            nodeName: options.nodeName, layerTwo: view.inputs, peers: await bgpPeers.objects.values,
+            advertisements: await bgpAdvertisements.objects.values, communities: await communities.objects.values)
+        var passwords: [String: String] = [:]
+        for settings in bgpView.peers {
+            switch settings.password {
+            case .inline(let text): passwords[settings.name] = text
+            case .secret(let namespace, let name):
+                if let password = await secretPassword(namespace: namespace, name: name) {
+                    passwords[settings.name] = password
+                }
+            case .none: break
+            }
+        }
+        let node = await nodes.object(forKey: options.nodeName)
+        await bgp.apply(
+            peers: bgpView.peers, passwords: passwords, node: Self.addresses(of: node),
+            plan: BGPAnnouncementPlanner.plan(bgpView.inputs))
+        let sessionProblems = await bgp.problems.sorted { $0.key < $1.key }.map { "BGPPeer \($0.key): \($0.value)" }
+        return bgpView.problems + sessionProblems
+    }
+
+    /// The key `password` of a `kubernetes.io/basic-auth` Secret, read once (a changed Secret is read again
+    /// when the speaker restarts).
+    private func secretPassword(namespace: String, name: String) async -> String? {
+        let key = "\(namespace)/\(name)"
+        if let cached = secretPasswords[key] { return cached }
+        do {
+            let secret = try await client.get(Secret.self, namespace: namespace, name: name)
+            guard let password = secret.value("password") else { return nil }
+            secretPasswords[key] = password
+            return password
+        } catch {
+            logger.warning("cannot read a BGP password Secret", metadata: ["secret": "\(key)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// This node's first InternalIP of each family (router ID and next hops).
+    static func addresses(of node: Node?) -> BGPAnnouncer.NodeAddresses {
+        var result = BGPAnnouncer.NodeAddresses()
+        for address in node?.status?.addresses ?? [] where address.type == "InternalIP" {
+            switch try? IPAddress(parsing: address.address) {
+            case .v4(let v4): if result.v4 == nil { result.v4 = v4 }
+            case .v6(let v6): if result.v6 == nil { result.v6 = v6 }
+            case nil: break
+            }
+        }
+        return result
+    }
+
+    /// An Event on the BGPPeer when its session on this node comes up or goes down.
+    static func post(_ event: BGPPeerEvent, peer: String, events: EventRecorder, namespace: String, node: String) {
+        let reference = Event.ObjectReference(
+            apiVersion: "metallb.io/v1beta2", kind: "BGPPeer", namespace: namespace, name: peer)
+        switch event {
+        case .established(let negotiated):
+            events.post(
+                .normal, reason: "SessionEstablished",
+                message: "BGP session from \(node) established (AS \(negotiated.peerAS), hold time "
+                    + "\(negotiated.holdTime)s)", about: reference)
+        case .down(let down):
+            events.post(
+                .warning, reason: "SessionDown", message: "BGP session from \(node) down: \(down.reason)",
+                about: reference)
+        }
     }
 
     /// What the speaker's ConfigurationState reports: the objects left out and the IPs the configuration

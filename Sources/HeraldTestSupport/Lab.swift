@@ -194,7 +194,8 @@ private actor CRDInstallation {
                 _ = try await kubectl(
                     "wait", "--for", "condition=Established", "--timeout=30s", "crd/ipaddresspools.metallb.io",
                     "crd/l2advertisements.metallb.io", "crd/servicel2statuses.metallb.io",
-                    "crd/configurationstates.metallb.io")
+                    "crd/configurationstates.metallb.io", "crd/bgppeers.metallb.io", "crd/bgpadvertisements.metallb.io",
+                    "crd/communities.metallb.io", "crd/servicebgpstatuses.metallb.io", "crd/bfdprofiles.metallb.io")
             }
         }
         let task = installed!

@@ -72,7 +72,8 @@ public struct LabCluster: Sendable {
     public func reset() async throws {
         try await kubectl("delete", "svc", "-A", "-l", Self.testLabel, "--wait=true")
         try await kubectl("delete", "endpointslices", "-A", "-l", "lab.herald.dev/made-by=lab")
-        try await kubectl("delete", "ipaddresspools,l2advertisements", "-A", "--all")
+        try await kubectl(
+            "delete", "ipaddresspools,l2advertisements,bgppeers,bgpadvertisements,communities", "-A", "--all")
         // A test that declared a node unfit and failed before it undid it.
         try await kubectl("taint", "nodes", "--all", "node.kubernetes.io/out-of-service-", check: false)
         for node in nodes { try await lab("speaker", "start", node) }

@@ -300,7 +300,7 @@ let internalPeer = BGPSessionConfiguration(localAS: 64500, peerAS: .internal, ro
             now = next
             #expect(session.advance(to: now) == [.connect])
         }
-        let bases: [Duration] = [2, 4, 8, 16, 32, 60, 60, 60, 60, 60].map { .seconds($0) }
+        let bases: [Duration] = [2, 4, 8, 16, 30, 30, 30, 30, 30, 30].map { .seconds($0) }
         for (delay, base) in zip(delays, bases) {
             #expect(delay >= base * 0.75 && delay <= base, "\(delay) for \(base)")
         }

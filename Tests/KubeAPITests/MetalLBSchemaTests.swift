@@ -27,7 +27,8 @@ struct MetalLBSchemaTests {
     }
 
     func cleanUp() async {
-        _ = try? await kubectl("delete", "-n", namespace, "ipaddresspools,l2advertisements,servicel2statuses,configurationstates",
+        _ = try? await kubectl("delete", "-n", namespace, "ipaddresspools,l2advertisements,servicel2statuses,configurationstates,bgppeers,bgpadvertisements,"
+                               + "communities,servicebgpstatuses,bfdprofiles",
                                "--all", check: false)
         _ = try? await kubectl("delete", "namespace", namespace, "--wait=false", check: false)
     }

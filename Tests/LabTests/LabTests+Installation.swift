@@ -37,15 +37,18 @@ extension LabTests {
             ("herald-speaker", "watch", "endpointslices.discovery.k8s.io", nil), ("herald-speaker", "create", "events", "default"),
             ("herald-speaker", "watch", "l2advertisements.metallb.io", system), ("herald-speaker", "create", "servicel2statuses.metallb.io", system),
             ("herald-speaker", "patch", "servicel2statuses.metallb.io/status", system), ("herald-speaker", "list", "pods", system),
+            ("herald-speaker", "watch", "bgppeers.metallb.io", system), ("herald-speaker", "watch", "bgpadvertisements.metallb.io", system),
+            ("herald-speaker", "watch", "communities.metallb.io", system), ("herald-speaker", "get", "secrets", system),
         ]
         for (account, verb, resource, namespace) in needed {
             #expect(try await can(account, verb, resource, namespace: namespace), "\(account) cannot \(verb) \(resource)")
         }
-        // What neither needs: no Secrets, no writes to Services beyond the controller's patches, no pools, no
+        // What neither needs: no Secrets beyond the speaker's reads of a password by name, no writes to Services beyond the controller's patches, no pools, no
         // rights outside herald-system for Herald's own objects, and nothing of each other's.
         let refused: [(String, String, String, String?)] = [
             ("herald-controller", "list", "secrets", nil), ("herald-speaker", "list", "secrets", nil),
-            ("herald-controller", "get", "secrets", system), ("herald-speaker", "get", "secrets", system),
+            ("herald-controller", "get", "secrets", system), ("herald-speaker", "list", "secrets", system),
+            ("herald-speaker", "get", "secrets", "default"), ("herald-speaker", "create", "bgppeers.metallb.io", system),
             ("herald-controller", "delete", "services", nil), ("herald-controller", "update", "services", nil),
             ("herald-speaker", "patch", "services", nil), ("herald-speaker", "patch", "services/status", nil),
             ("herald-controller", "create", "ipaddresspools.metallb.io", system), ("herald-speaker", "update", "ipaddresspools.metallb.io", system),

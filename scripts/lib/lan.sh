@@ -48,7 +48,7 @@ lan_create() {
 lan_remove() {
   local prefix=$1 host_link=$2 namespace
   ip link del "$host_link" 2>/dev/null || true
-  for namespace in $(ip netns list | awk '{ print $1 }' | grep -E "^$prefix-(lan|client|n[0-9]+)$" || true); do
+  for namespace in $(ip netns list | awk '{ print $1 }' | grep -E "^$prefix-(lan|client|router|n[0-9]+)$" || true); do
     ip netns pids "$namespace" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
     ip netns del "$namespace" 2>/dev/null || true
   done

@@ -10,7 +10,8 @@ objects_up() {
   local nodes=$1 i account
   base_apply
   kctl wait --for condition=established --timeout 60s crd/ipaddresspools.metallb.io crd/l2advertisements.metallb.io \
-    crd/servicel2statuses.metallb.io crd/configurationstates.metallb.io >/dev/null
+    crd/servicel2statuses.metallb.io crd/configurationstates.metallb.io crd/bgppeers.metallb.io \
+    crd/bgpadvertisements.metallb.io crd/communities.metallb.io crd/servicebgpstatuses.metallb.io >/dev/null
   # The whole kustomize base, Deployment and DaemonSet included, is accepted by this server as it stands
   # (server-side dry run: admission and schema checks, nothing created; no kubelet would run the pods).
   kctl apply -k manifests --dry-run=server >"$lab/manifests-dry-run.txt" 2>&1 ||
@@ -26,6 +27,10 @@ metadata:
   name: $(node_name "$i")
   labels: {kubernetes.io/hostname: $(node_name "$i"), lab.herald.dev/index: "$i"}
 EOF
+    # The addresses a kubelet reports: BGP takes its router ID and next hops from them.
+    kctl patch node "$(node_name "$i")" --subresource=status --type=merge -p "{\"status\":{\"addresses\":[
+      {\"type\":\"InternalIP\",\"address\":\"$(node_ip "$i")\"},
+      {\"type\":\"InternalIP\",\"address\":\"$net6::$(printf '%x' $((16 + i)))\"}]}}" >/dev/null
   done
 }
 

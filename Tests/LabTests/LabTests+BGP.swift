@@ -1,0 +1,99 @@
+import Foundation
+import HeraldTestSupport
+import Testing
+
+/// BGP mode in the lab: FRR (bgpd and zebra) in a router namespace on the lab's bridge peers with every
+/// node's speaker. FRR's own view and its kernel's routes are the oracle: one ECMP path per announcing node.
+extension LabTests {
+    static let routerNamespace = "hlab-router"
+    static let routerConfiguration = """
+        frr defaults datacenter
+        hostname lab-router
+        router bgp 64500
+         bgp router-id 203.0.113.250
+         no bgp ebgp-requires-policy
+         neighbor nodes peer-group
+         neighbor nodes remote-as 64512
+         bgp listen range 203.0.113.0/24 peer-group nodes
+         address-family ipv4 unicast
+          neighbor nodes activate
+          maximum-paths 16
+         exit-address-family
+         address-family ipv6 unicast
+          neighbor nodes activate
+          maximum-paths 16
+         exit-address-family
+        """
+
+    static let bgpObjects = """
+        apiVersion: metallb.io/v1beta2
+        kind: BGPPeer
+        metadata: {name: router, namespace: herald-system}
+        spec: {myASN: 64512, peerASN: 64500, peerAddress: 203.0.113.250, holdTime: 9s}
+        ---
+        apiVersion: metallb.io/v1beta1
+        kind: BGPAdvertisement
+        metadata: {name: web, namespace: herald-system}
+        spec: {ipAddressPools: [web], communities: ["64512:100"]}
+        """
+
+    /// The next hops FRR holds for `prefix` (one per path), sorted.
+    static func nextHops(_ router: FRRRouter, _ prefix: String) async throws -> [String] {
+        let answer = try await router.json("show bgp ipv4 unicast \(prefix) json")
+        let paths = answer["paths"] as? [[String: Any]] ?? []
+        return paths.compactMap { ($0["nexthops"] as? [[String: Any]])?.first?["ip"] as? String }.sorted()
+    }
+
+    @Test func everyNodeAnnouncesOverBGPAndTheRouterSpreadsOverThem() async throws {
+        try await lab.reset()
+        try await lab.lab("router", "add")
+        do {
+            try await routerScenario()
+        } catch {
+            _ = try? await lab.lab("router", "del")
+            throw error
+        }
+        try await lab.reset()
+        try await lab.lab("router", "del")
+    }
+
+    func routerScenario() async throws {
+        try await FRRRouter.with(in: Self.routerNamespace, configuration: Self.routerConfiguration) { router in
+            try await lab.apply(pool("web", ["203.0.113.220/32"]))
+            try await lab.apply(Self.bgpObjects)
+            try await lab.apply(service("bgp-web"))
+            try await lab.lab(["endpoints", "bgp-web"] + lab.nodes)
+            let ip = try await lab.ingress("bgp-web")
+            let everyNode = ["203.0.113.11", "203.0.113.12", "203.0.113.13"]
+            _ = try await waitFor("one path per node at the router", limit: .seconds(30)) {
+                let hops = try await Self.nextHops(router, "\(ip)/32")
+                return (hops == everyNode ? true : nil, "\(hops)")
+            }
+            // zebra installed the ECMP route in the router's kernel: one next hop per node.
+            let route = try await waitFor("the ECMP route in the router's kernel", limit: .seconds(10)) {
+                let output = try await Command.run(["ip", "-n", Self.routerNamespace, "route", "show", ip]).output
+                return (everyNode.allSatisfy { output.contains("via \($0)") } ? output : nil, output)
+            }
+            #expect(route.contains("proto bgp"))
+            let communities = try await router.json("show bgp ipv4 unicast \(ip)/32 json")
+            let first = (communities["paths"] as? [[String: Any]])?.first
+            #expect((first?["community"] as? [String: Any])?["string"] as? String == "64512:100")
+            // Layer 2 keeps answering for the same pool at the same time.
+            try await lab.settle()
+
+            // externalTrafficPolicy: Local: only the node with the ready endpoint keeps its route.
+            try await lab.apply(service("bgp-web", local: true))
+            try await lab.lab("endpoints", "bgp-web", "node-2")
+            _ = try await waitFor("only node-2's path", limit: .seconds(20)) {
+                let hops = try await Self.nextHops(router, "\(ip)/32")
+                return (hops == ["203.0.113.12"] ? true : nil, "\(hops)")
+            }
+            // The Service deleted: every node withdraws.
+            try await lab.kubectl("delete", "svc", "bgp-web", "-n", "default")
+            _ = try await waitFor("the route withdrawn", limit: .seconds(20)) {
+                let hops = try await Self.nextHops(router, "\(ip)/32")
+                return (hops.isEmpty ? true : nil, "\(hops)")
+            }
+        }
+    }
+}

@@ -14,7 +14,9 @@ extension LabTests {
          no bgp ebgp-requires-policy
          neighbor nodes peer-group
          neighbor nodes remote-as 64512
-         bgp listen range 203.0.113.0/24 peer-group nodes
+         neighbor 203.0.113.11 peer-group nodes
+         neighbor 203.0.113.12 peer-group nodes
+         neighbor 203.0.113.13 peer-group nodes
          address-family ipv4 unicast
           neighbor nodes activate
           maximum-paths 16
@@ -25,17 +27,19 @@ extension LabTests {
          exit-address-family
         """
 
-    static let bgpObjects = """
+    static func bgpObjects(gracefulRestart: Bool = false) -> String {
+        """
         apiVersion: metallb.io/v1beta2
         kind: BGPPeer
         metadata: {name: router, namespace: herald-system}
-        spec: {myASN: 64512, peerASN: 64500, peerAddress: 203.0.113.250, holdTime: 9s}
+        spec: {myASN: 64512, peerASN: 64500, peerAddress: 203.0.113.250, holdTime: 9s, enableGracefulRestart: \(gracefulRestart)}
         ---
         apiVersion: metallb.io/v1beta1
         kind: BGPAdvertisement
         metadata: {name: web, namespace: herald-system}
         spec: {ipAddressPools: [web], communities: ["64512:100"]}
         """
+    }
 
     /// The next hops FRR holds for `prefix` (one per path), sorted.
     static func nextHops(_ router: FRRRouter, _ prefix: String) async throws -> [String] {
@@ -44,11 +48,12 @@ extension LabTests {
         return paths.compactMap { ($0["nexthops"] as? [[String: Any]])?.first?["ip"] as? String }.sorted()
     }
 
-    @Test func everyNodeAnnouncesOverBGPAndTheRouterSpreadsOverThem() async throws {
+    /// Runs `body` with FRR in the lab's router namespace, and removes both afterwards, also on failure.
+    func withRouter(_ body: (FRRRouter) async throws -> Void) async throws {
         try await lab.reset()
         try await lab.lab("router", "add")
         do {
-            try await routerScenario()
+            try await FRRRouter.with(in: Self.routerNamespace, configuration: Self.routerConfiguration, body)
         } catch {
             _ = try? await lab.lab("router", "del")
             throw error
@@ -57,14 +62,16 @@ extension LabTests {
         try await lab.lab("router", "del")
     }
 
-    func routerScenario() async throws {
-        try await FRRRouter.with(in: Self.routerNamespace, configuration: Self.routerConfiguration) { router in
+    static let everyNode = ["203.0.113.11", "203.0.113.12", "203.0.113.13"]
+
+    @Test func everyNodeAnnouncesOverBGPAndTheRouterSpreadsOverThem() async throws {
+        try await withRouter { router in
             try await lab.apply(pool("web", ["203.0.113.220/32"]))
-            try await lab.apply(Self.bgpObjects)
+            try await lab.apply(Self.bgpObjects())
             try await lab.apply(service("bgp-web"))
             try await lab.lab(["endpoints", "bgp-web"] + lab.nodes)
             let ip = try await lab.ingress("bgp-web")
-            let everyNode = ["203.0.113.11", "203.0.113.12", "203.0.113.13"]
+            let everyNode = Self.everyNode
             _ = try await waitFor("one path per node at the router", limit: .seconds(30)) {
                 let hops = try await Self.nextHops(router, "\(ip)/32")
                 return (hops == everyNode ? true : nil, "\(hops)")
@@ -93,6 +100,62 @@ extension LabTests {
             _ = try await waitFor("the route withdrawn", limit: .seconds(20)) {
                 let hops = try await Self.nextHops(router, "\(ip)/32")
                 return (hops.isEmpty ? true : nil, "\(hops)")
+            }
+        }
+    }
+
+    /// The paths FRR holds for `prefix`: next hop and whether it is stale (kept for a restarting peer).
+    static func paths(_ router: FRRRouter, _ prefix: String) async throws -> [String: Bool] {
+        let answer = try await router.json("show bgp ipv4 unicast \(prefix) json")
+        var result: [String: Bool] = [:]
+        for path in answer["paths"] as? [[String: Any]] ?? [] {
+            guard let hop = (path["nexthops"] as? [[String: Any]])?.first?["ip"] as? String else { continue }
+            result[hop] = path["stale"] as? Bool ?? false
+        }
+        return result
+    }
+
+    static func neighbourState(_ router: FRRRouter, _ address: String) async throws -> String {
+        let neighbour = try await router.json("show bgp neighbors \(address) json")[address] as? [String: Any]
+        return neighbour?["bgpState"] as? String ?? "?"
+    }
+
+    @Test func sigtermWithdrawsFirstAndACrashKeepsTheRoutesWithGracefulRestart() async throws {
+        try await withRouter { router in
+            try await lab.apply(pool("web", ["203.0.113.221/32"]))
+            try await lab.apply(Self.bgpObjects(gracefulRestart: true))
+            try await lab.apply(service("bgp-gr"))
+            try await lab.lab(["endpoints", "bgp-gr"] + lab.nodes)
+            let ip = try await lab.ingress("bgp-gr")
+            _ = try await waitFor("one path per node", limit: .seconds(30)) {
+                let hops = try await Self.nextHops(router, "\(ip)/32")
+                return (hops == Self.everyNode ? true : nil, "\(hops)")
+            }
+            // SIGTERM: by the time the process has exited, the router no longer holds its path.
+            try await lab.lab("speaker", "stop", "node-1")
+            #expect(try await Self.nextHops(router, "\(ip)/32") == ["203.0.113.12", "203.0.113.13"])
+            try await lab.lab("speaker", "start", "node-1")
+            _ = try await waitFor("node-1's path back", limit: .seconds(30)) {
+                let hops = try await Self.nextHops(router, "\(ip)/32")
+                return (hops == Self.everyNode ? true : nil, "\(hops)")
+            }
+
+            // kill -9 with graceful restart: the router sees the session go, and keeps node-1's path (stale),
+            // so traffic keeps flowing there, where kube-proxy still forwards it.
+            try await lab.lab("speaker", "kill", "node-1")
+            _ = try await waitFor("the router to see node-1's session down", limit: .seconds(15)) {
+                let state = try await Self.neighbourState(router, "203.0.113.11")
+                return (state != "Established" ? true : nil, state)
+            }
+            let kept = try await Self.paths(router, "\(ip)/32")
+            #expect(kept["203.0.113.11"] == true, "node-1's path kept as stale: \(kept)")
+            #expect(kept.count == 3)
+            // The restarted speaker announces again and sends End-of-RIB: the path is fresh again.
+            try await lab.lab("speaker", "start", "node-1")
+            _ = try await waitFor("node-1's path fresh again", limit: .seconds(30)) {
+                let paths = try await Self.paths(router, "\(ip)/32")
+                return (paths == ["203.0.113.11": false, "203.0.113.12": false, "203.0.113.13": false] ? true : nil,
+                        "\(paths)")
             }
         }
     }

@@ -9,6 +9,7 @@ let package = Package(
     dependencies: [
         .package(name: "herald", path: ".."),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -20,6 +21,21 @@ let package = Package(
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/HeraldCoreBenchmarks",
+            swiftSettings: [.treatAllWarnings(as: .error)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // BGP: the codec's throughput, the UPDATE packer, a session's Adj-RIB-Out at 10,000 routes.
+        .executableTarget(
+            name: "BGPBenchmarks",
+            dependencies: [
+                .product(name: "BGPWire", package: "herald"),
+                .product(name: "BGPSession", package: "herald"),
+                .product(name: "HeraldCore", package: "herald"),
+                .product(name: "SeededRandom", package: "herald"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/BGPBenchmarks",
             swiftSettings: [.treatAllWarnings(as: .error)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),

@@ -3,10 +3,66 @@ import HeraldCore
 import KubeAPI
 import Logging
 
-/// Keeps one `ServiceL2Status` (MetalLB's shape) per Service this node announces, in the speakers'
-/// namespace, so `kubectl get servicel2statuses` shows where each Service's IP lives. Better than MetalLB's:
+/// A per-Service, per-node status object of MetalLB's: `ServiceL2Status` (the interfaces a node answers on)
+/// or `ServiceBGPStatus` (the peers a node announces to). Both carry a list of names beside the node and the
+/// Service, and the same three labels.
+protocol ServiceStatusResource: KubeResource {
+    /// The start of this node's object names: `l2-`, `bgp-`.
+    static var namePrefix: String { get }
+    /// An object with only its metadata (the status is written through the subresource).
+    static func withMetadata(_ metadata: ObjectMeta) -> Self
+    var node: String? { get }
+    var serviceKey: ServiceKey? { get }
+    /// The interfaces or peers the status lists.
+    var names: [String] { get }
+    /// The merge patch that writes the whole status.
+    static func statusPatch(node: String, service: ServiceKey, names: [String]) -> JSONValue
+}
+
+extension ServiceL2Status: ServiceStatusResource {
+    static var namePrefix: String { "l2-" }
+    static func withMetadata(_ metadata: ObjectMeta) -> Self { Self(metadata: metadata) }
+    var names: [String] { (status?.interfaces ?? []).compactMap(\.name) }
+
+    static func statusPatch(node: String, service: ServiceKey, names: [String]) -> JSONValue {
+        [
+            "status": [
+                "node": .string(node), "serviceName": .string(service.name),
+                "serviceNamespace": .string(service.namespace),
+                "interfaces": .array(names.map { ["name": .string($0)] }),
+            ]
+        ]
+    }
+}
+
+extension ServiceBGPStatus: ServiceStatusResource {
+    static var namePrefix: String { "bgp-" }
+    static func withMetadata(_ metadata: ObjectMeta) -> Self { Self(metadata: metadata) }
+    var names: [String] { status?.peers ?? [] }
+    var node: String? { status?.node ?? metadata.labels?[ServiceL2Status.nodeLabel] }
+
+    var serviceKey: ServiceKey? {
+        guard let namespace = status?.serviceNamespace ?? metadata.labels?[ServiceL2Status.serviceNamespaceLabel],
+            let name = status?.serviceName ?? metadata.labels?[ServiceL2Status.serviceNameLabel]
+        else { return nil }
+        return ServiceKey(namespace: namespace, name: name)
+    }
+
+    static func statusPatch(node: String, service: ServiceKey, names: [String]) -> JSONValue {
+        [
+            "status": [
+                "node": .string(node), "serviceName": .string(service.name),
+                "serviceNamespace": .string(service.namespace), "peers": .array(names.map { .string($0) }),
+            ]
+        ]
+    }
+}
+
+/// Keeps one status object (`ServiceL2Status` or `ServiceBGPStatus`, MetalLB's shapes) per Service this node
+/// announces, in the speakers' namespace, so `kubectl get servicel2statuses` (`servicebgpstatuses`) shows
+/// where each Service's IP lives. Better than MetalLB's:
 ///
-/// - Each node writes only objects named after itself (`l2-` and a digest of node and Service), so no two
+/// - Each node writes only objects named after itself (`l2-`/`bgp-` and a digest of node and Service), so no two
 ///   nodes ever write one object, and MetalLB's rule that an object's node never changes holds.
 /// - A node that crashed cannot delete its objects; the Service's new owner deletes them when their node is
 ///   no longer a live member, so the status never names a dead node for long, and any speaker deletes a dead
@@ -15,13 +71,13 @@ import Logging
 /// - Writes happen off the data path, from what the reconciler last decided: an apiserver outage delays the
 ///   status, never an announcement. Failed passes are retried with a backoff, and a pass runs every
 ///   `resyncInterval` anyway to repair objects someone else changed.
-actor ServiceStatusPublisher {
+actor ServiceStatusPublisher<Resource: ServiceStatusResource> {
     private let client: any KubeClient
     private let namespace: String
     private let nodeName: String
     private let logger: Logger
     private let resyncInterval: Duration
-    /// Each Service this node announces, with the interfaces its IPs go out on.
+    /// Each Service this node announces, with the interfaces its IPs go out on (the peers it goes to).
     private var desired: [ServiceKey: [String]] = [:]
     private var liveNodes: Set<String> = []
     /// Every Service that exists (nil: not known yet).
@@ -64,7 +120,7 @@ actor ServiceStatusPublisher {
     /// The object name for one of this node's Services: fixed, short, and a valid DNS subdomain.
     static func objectName(node: String, service: ServiceKey) -> String {
         let digest = ElectionRanking.score(node: node, key: service.description)
-        return "l2-" + digest.prefix(8).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        return Resource.namePrefix + digest.prefix(8).map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
     }
 
     /// Until cancelled: a pass on every change, every `resyncInterval`, and after a failure with a backoff.
@@ -124,24 +180,24 @@ actor ServiceStatusPublisher {
     }
 
     private func convergeOnce() async -> Bool {
-        let existing: [ServiceL2Status]
-        do { existing = try await client.list(ServiceL2Status.self, namespace: namespace).items } catch {
+        let existing: [Resource]
+        do { existing = try await client.list(Resource.self, namespace: namespace).items } catch {
             return failed(error)
         }
         let wanted = desired, live = liveNodes, services = self.services
         var errors: [KubeError] = []
-        var mine: [String: ServiceL2Status] = [:]
+        var mine: [String: Resource] = [:]
         for object in existing where object.node == nodeName { mine[object.metadata.name ?? ""] = object }
-        for (service, interfaces) in wanted.sorted(by: { $0.key < $1.key }) {
+        for (service, names) in wanted.sorted(by: { $0.key < $1.key }) {
             let name = Self.objectName(node: nodeName, service: service)
-            let status = ServiceL2Status.Status(
-                node: nodeName, serviceName: service.name, serviceNamespace: service.namespace,
-                interfaces: interfaces.sorted())
+            let sorted = names.sorted()
             do {
                 if let current = mine.removeValue(forKey: name) {
-                    if current.status != status { try await write(status, to: name) }
+                    if current.node != nodeName || current.serviceKey != service || current.names != sorted {
+                        try await write(service: service, names: sorted, to: name)
+                    }
                 } else {
-                    try await create(name, service: service, status: status)
+                    try await create(name, service: service, names: sorted)
                 }
             } catch { errors.append(error) }
         }
@@ -158,20 +214,20 @@ actor ServiceStatusPublisher {
             do { try await remove(object) } catch { errors.append(error) }
         }
         if let first = errors.first { return failed(first) }
-        if failing { logger.notice("ServiceL2Status objects written again") }
+        if failing { logger.notice("\(Resource.type.kind) objects written again") }
         failing = false
         return true
     }
 
     private func failed(_ error: KubeError) -> Bool {
         if !failing {
-            logger.warning("cannot write ServiceL2Status objects; retrying", metadata: ["error": "\(error)"])
+            logger.warning("cannot write \(Resource.type.kind) objects; retrying", metadata: ["error": "\(error)"])
         }
         failing = true
         return false
     }
 
-    private func create(_ name: String, service: ServiceKey, status: ServiceL2Status.Status) async throws(KubeError) {
+    private func create(_ name: String, service: ServiceKey, names: [String]) async throws(KubeError) {
         let metadata = ObjectMeta(
             name: name, namespace: namespace,
             labels: [
@@ -180,30 +236,24 @@ actor ServiceStatusPublisher {
                 ServiceL2Status.serviceNamespaceLabel: service.namespace,
             ])
         do {
-            _ = try await client.create(ServiceL2Status(metadata: metadata))
+            _ = try await client.create(Resource.withMetadata(metadata))
         } catch  where error.code == .alreadyExists {
             // Made by an earlier pass whose status write failed: write the status below.
         }
-        try await write(status, to: name)
+        try await write(service: service, names: names, to: name)
     }
 
-    private func write(_ status: ServiceL2Status.Status, to name: String) async throws(KubeError) {
-        let patch: JSONValue = [
-            "status": [
-                "node": .string(status.node ?? ""), "serviceName": .string(status.serviceName ?? ""),
-                "serviceNamespace": .string(status.serviceNamespace ?? ""),
-                "interfaces": .array((status.interfaces ?? []).map { ["name": .string($0.name ?? "")] }),
-            ]
-        ]
+    private func write(service: ServiceKey, names: [String], to name: String) async throws(KubeError) {
         _ = try await client.mergePatch(
-            ServiceL2Status.self, namespace: namespace, name: name, patch: patch, subresource: "status")
+            Resource.self, namespace: namespace, name: name,
+            patch: Resource.statusPatch(node: nodeName, service: service, names: names), subresource: "status")
     }
 
-    private func remove(_ object: ServiceL2Status) async throws(KubeError) {
+    private func remove(_ object: Resource) async throws(KubeError) {
         do {
-            try await client.delete(ServiceL2Status.self, namespace: namespace, name: object.metadata.name ?? "")
+            try await client.delete(Resource.self, namespace: namespace, name: object.metadata.name ?? "")
             logger.debug(
-                "ServiceL2Status deleted",
+                "\(Resource.type.kind) deleted",
                 metadata: ["name": "\(object.metadata.name ?? "")", "node": "\(object.node ?? "")"])
         } catch  where error.code == .notFound {}
     }

@@ -68,7 +68,9 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
     /// This speaker's `speaker-NODE` ConfigurationState: what of the configuration it left out.
     private let configurationState: ConfigurationStatePublisher
     private let metrics: SpeakerMetrics
-    private let statuses: ServiceStatusPublisher
+    private let statuses: ServiceStatusPublisher<ServiceL2Status>
+    /// This node's ServiceBGPStatus objects: the peers each Service goes to from here.
+    private let bgpStatuses: ServiceStatusPublisher<ServiceBGPStatus>
     private let services: Informer<KubernetesService>
     private let pools: Informer<IPAddressPool>
     private let advertisements: Informer<L2Advertisement>
@@ -121,6 +123,8 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
             speakerOn: options.nodeName, in: options.namespace, client: client, logger: logger)
         statuses = ServiceStatusPublisher(
             client: client, namespace: options.namespace, nodeName: options.nodeName, logger: logger)
+        bgpStatuses = ServiceStatusPublisher(
+            client: client, namespace: options.namespace, nodeName: options.nodeName, logger: logger)
         services = Informer(client: client, logger: logger)
         pools = Informer(client: client, namespace: options.namespace, logger: logger)
         advertisements = Informer(client: client, namespace: options.namespace, logger: logger)
@@ -128,14 +132,16 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         bgpPeers = Informer(client: client, namespace: options.namespace, logger: logger)
         bgpAdvertisements = Informer(client: client, namespace: options.namespace, logger: logger)
         communities = Informer(client: client, namespace: options.namespace, logger: logger)
-        let events = events
+        machine = SpeakerStateMachine(options: options.machine, interfaces: announcer.interfaceNames)
+        (changed, changedContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        let events = events, changedContinuation = changedContinuation
         bgp = BGPAnnouncer(
             group: bgpGroup ?? MultiThreadedEventLoopGroup.singleton, logger: logger, metricsFactory: metricsFactory
         ) { name, event in
             Self.post(event, peer: name, events: events, namespace: options.namespace, node: options.nodeName)
+            // A session came up or went down: the next pass writes the ServiceBGPStatus objects again.
+            changedContinuation.yield()
         }
-        machine = SpeakerStateMachine(options: options.machine, interfaces: announcer.interfaceNames)
-        (changed, changedContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         (actions, actionsContinuation) = AsyncStream.makeStream(of: SpeakerStateMachine.Action.self)
     }
 
@@ -158,6 +164,7 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
             group.addTask { await self.events.run() }
             group.addTask { await self.configurationState.run() }
             group.addTask { await self.statuses.run() }
+            group.addTask { await self.bgpStatuses.run() }
             group.addTask { await self.watch(self.services) }
             group.addTask { await self.watch(self.pools) }
             group.addTask { await self.watch(self.advertisements) }
@@ -181,6 +188,9 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
             }
             // BGP first: the routers move this node's traffic to the others while Layer 2 hands over.
             await bgp.stop(message: "herald-speaker on \(options.nodeName) is stopping")
+            await bgpStatuses.publish([:], liveNodes: [], services: nil)
+            let bgpStatuses = self.bgpStatuses
+            _ = await withTimeLimit(.seconds(2)) { _ = await bgpStatuses.converge() }
             feed(.shutdownAsked)
             // Every action up to `stop` is performed, the last status withdrawal included.
             await performer.value
@@ -251,7 +261,7 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
             inputs: view.inputs, problems: view.problems,
             services: Set(services.map(\.serviceKey)))
         feed(.observed(configuration, members))
-        let bgpProblems = await passBGP(view)
+        let bgpProblems = await passBGP(view, services: configuration.services)
         if let uid = await nodes.object(forKey: options.nodeName)?.metadata.uid {
             await configurationState.setOwner(
                 OwnerReference(apiVersion: "v1", kind: "Node", name: options.nodeName, uid: uid))
@@ -261,7 +271,7 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
 
     /// Plans BGP from the same view and hands each session its routes; returns what it left out. Does nothing
     /// until the BGP objects are listed.
-    private func passBGP(_ view: SpeakerView) async -> [String] {
+    private func passBGP(_ view: SpeakerView, services: Set<ServiceKey>) async -> [String] {
         guard await bgpPeers.hasSynced, await bgpAdvertisements.hasSynced, await communities.hasSynced else {
             return []
         }
@@ -280,11 +290,25 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
             }
         }
         let node = await nodes.object(forKey: options.nodeName)
-        await bgp.apply(
-            peers: bgpView.peers, passwords: passwords, node: Self.addresses(of: node),
-            plan: BGPAnnouncementPlanner.plan(bgpView.inputs))
+        let plan = BGPAnnouncementPlanner.plan(bgpView.inputs)
+        await bgp.apply(peers: bgpView.peers, passwords: passwords, node: Self.addresses(of: node), plan: plan)
+        let established = Set(await bgp.statuses.filter { $0.value.state == .established }.keys)
+        await bgpStatuses.publish(
+            Self.bgpStatusEntries(plan, established: established), liveNodes: await membership.liveNames(),
+            services: services)
         let sessionProblems = await bgp.problems.sorted { $0.key < $1.key }.map { "BGPPeer \($0.key): \($0.value)" }
         return bgpView.problems + sessionProblems
+    }
+
+    /// Per Service this node announces over BGP, the peers it goes to over an established session.
+    static func bgpStatusEntries(_ plan: BGPPlan, established: Set<String>) -> [ServiceKey: [String]] {
+        var entries: [ServiceKey: Set<String>] = [:]
+        for decision in plan.decisions.values {
+            let peers = Set(decision.peers).intersection(established)
+            guard !peers.isEmpty else { continue }
+            for service in decision.services { entries[service, default: []].formUnion(peers) }
+        }
+        return entries.mapValues { $0.sorted() }
     }
 
     /// The key `password` of a `kubernetes.io/basic-auth` Secret, read once (a changed Secret is read again

@@ -87,6 +87,12 @@ extension LabTests {
             #expect((first?["community"] as? [String: Any])?["string"] as? String == "64512:100")
             // Layer 2 keeps answering for the same pool at the same time.
             try await lab.settle()
+            // ServiceBGPStatus: one object per announcing node, naming the peer.
+            _ = try await waitFor("a ServiceBGPStatus per node", limit: .seconds(20)) {
+                let statuses = try await Self.bgpStatuses("bgp-web")
+                return (statuses == ["node-1": "router", "node-2": "router", "node-3": "router"] ? true : nil,
+                        "\(statuses)")
+            }
 
             // externalTrafficPolicy: Local: only the node with the ready endpoint keeps its route.
             try await lab.apply(service("bgp-web", local: true))
@@ -95,6 +101,10 @@ extension LabTests {
                 let hops = try await Self.nextHops(router, "\(ip)/32")
                 return (hops == ["203.0.113.12"] ? true : nil, "\(hops)")
             }
+            _ = try await waitFor("only node-2's ServiceBGPStatus", limit: .seconds(20)) {
+                let statuses = try await Self.bgpStatuses("bgp-web")
+                return (statuses == ["node-2": "router"] ? true : nil, "\(statuses)")
+            }
             // The Service deleted: every node withdraws.
             try await lab.kubectl("delete", "svc", "bgp-web", "-n", "default")
             _ = try await waitFor("the route withdrawn", limit: .seconds(20)) {
@@ -102,6 +112,20 @@ extension LabTests {
                 return (hops.isEmpty ? true : nil, "\(hops)")
             }
         }
+    }
+
+    /// The ServiceBGPStatus objects of a Service: node → its peers, comma-separated.
+    static func bgpStatuses(_ service: String) async throws -> [String: String] {
+        let output = try await LabCluster.current!.kubectl(
+            "get", "servicebgpstatuses", "-n", "herald-system", "-l", "metallb.io/service-name=\(service)", "-o",
+            "jsonpath={range .items[*]}{.status.node}={.status.peers[*]}{\"\\n\"}{end}").output
+        var result: [String: String] = [:]
+        for line in output.split(separator: "\n") {
+            let parts = line.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2 else { continue }
+            result[String(parts[0])] = String(parts[1]).replacingOccurrences(of: " ", with: ",")
+        }
+        return result
     }
 
     /// The paths FRR holds for `prefix`: next hop and whether it is stale (kept for a restarting peer).

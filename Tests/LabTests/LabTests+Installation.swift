@@ -39,6 +39,8 @@ extension LabTests {
             ("herald-speaker", "patch", "servicel2statuses.metallb.io/status", system), ("herald-speaker", "list", "pods", system),
             ("herald-speaker", "watch", "bgppeers.metallb.io", system), ("herald-speaker", "watch", "bgpadvertisements.metallb.io", system),
             ("herald-speaker", "watch", "communities.metallb.io", system), ("herald-speaker", "get", "secrets", system),
+            ("herald-speaker", "create", "servicebgpstatuses.metallb.io", system),
+            ("herald-speaker", "patch", "servicebgpstatuses.metallb.io/status", system),
         ]
         for (account, verb, resource, namespace) in needed {
             #expect(try await can(account, verb, resource, namespace: namespace), "\(account) cannot \(verb) \(resource)")

@@ -261,6 +261,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            exclude: ["make-golden.py"],
             swiftSettings: strict
         ),
         .testTarget(
@@ -275,6 +276,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["hostile-peer.py"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -32,25 +32,24 @@ enum BGPSocketOptions {
         }
     }
 
+    /// The `tcp_md5sig` for `peer`: its address as a `sockaddr_in` or `sockaddr_in6` (family in host order,
+    /// port 0, the address in network order at offset 4 or 8), the key and its length.
     static func md5Signature(peer: IPAddress, key: [UInt8]) -> tcp_md5sig {
         var signature = tcp_md5sig()
         withUnsafeMutableBytes(of: &signature.tcpm_addr) { storage in
+            let family: UInt16
+            let offset: Int
+            var address: [UInt8]
             switch peer {
-            case .v4(let address):
-                var socketAddress = sockaddr_in()
-                socketAddress.sin_family = sa_family_t(AF_INET)
-                socketAddress.sin_addr.s_addr = address.rawValue.bigEndian
-                withUnsafeBytes(of: socketAddress) { storage.copyMemory(from: $0) }
-            case .v6(let address):
-                var socketAddress = sockaddr_in6()
-                socketAddress.sin6_family = sa_family_t(AF_INET6)
-                withUnsafeMutableBytes(of: &socketAddress.sin6_addr) { bytes in
-                    for index in 0..<16 {
-                        bytes[index] = UInt8(truncatingIfNeeded: address.rawValue >> (8 * (15 - index)))
-                    }
-                }
-                withUnsafeBytes(of: socketAddress) { storage.copyMemory(from: $0) }
+            case .v4(let v4):
+                (family, offset) = (UInt16(AF_INET), 4)
+                address = withUnsafeBytes(of: v4.rawValue.bigEndian, Array.init)
+            case .v6(let v6):
+                (family, offset) = (UInt16(AF_INET6), 8)
+                address = (0..<16).map { UInt8(truncatingIfNeeded: v6.rawValue >> (8 * (15 - $0))) }
             }
+            withUnsafeBytes(of: family) { storage.copyMemory(from: $0) }
+            for (index, byte) in address.enumerated() { storage[offset + index] = byte }
         }
         let length = min(key.count, BGPPeerEndpoint.maximumPasswordLength)
         signature.tcpm_keylen = UInt16(length)

@@ -34,7 +34,8 @@ public struct BGPPeerSettings: Hashable, Sendable {
     public var bfdProfile: String?
     public var gracefulRestart: Bool
     public var ebgpMultiHop: Bool
-    /// `disableMP`: only the session's own family. Otherwise (and with `dualStackAddressFamily`) both.
+    /// Only the session's own family, as MetalLB v0.16 does by default; `dualStackAddressFamily: true` (without
+    /// the deprecated `disableMP: true`) offers both families on the session.
     public var singleFamily: Bool
     /// What is accepted but not done, one line each, for ConfigurationState and Events.
     public var warnings: [String]
@@ -127,7 +128,7 @@ extension BGPPeer {
             nodeSelectors: try (spec.nodeSelectors ?? []).labelSelectors(path: "\(path): spec.nodeSelectors"),
             password: password, bfdProfile: spec.bfdProfile.flatMap { $0.isEmpty ? nil : $0 },
             gracefulRestart: spec.enableGracefulRestart ?? false, ebgpMultiHop: spec.ebgpMultiHop ?? false,
-            singleFamily: spec.disableMP ?? false, warnings: warnings)
+            singleFamily: spec.disableMP == true || spec.dualStackAddressFamily != true, warnings: warnings)
     }
 
     /// A Go duration (`metav1.Duration`: "90s", "1m30s", "500ms") in whole seconds, at most 65535.

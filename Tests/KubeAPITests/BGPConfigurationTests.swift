@@ -36,6 +36,11 @@ import Testing
 
         let dynamic = try Self.peer(BGPPeer.Spec(myASN: 64500, dynamicASN: "internal", peerAddress: "2001:db8::1")).settings()
         #expect(dynamic.peerAS == .internal && dynamic.holdTime == 90 && dynamic.peerPort == 179)
+        #expect(dynamic.singleFamily, "MetalLB's default: only the session's family")
+        let dual = try Self.peer(
+            BGPPeer.Spec(myASN: 64500, peerASN: 64501, peerAddress: "192.0.2.1", dualStackAddressFamily: true)
+        ).settings()
+        #expect(!dual.singleFamily)
     }
 
     @Test func refusesWhatHeraldCannotDo() {

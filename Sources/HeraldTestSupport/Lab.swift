@@ -169,9 +169,22 @@ extension Trait where Self == ConditionTrait {
     }
 }
 
-/// `kubectl` against the test apiserver.
+/// `kubectl` against the test apiserver. While the server is away (a suite running in parallel restarts it:
+/// `ControllerAPIServerTests.apiserverRestartLosesNothing`), the command is repeated until the server answers,
+/// for at most 90 s (its restart's own limit), so other suites see the server's answer, not its absence.
 public func kubectl(_ arguments: String..., check: Bool = true) async throws -> CommandResult {
-    try await Command.run(["kubectl", "--kubeconfig", testKubeconfig ?? "/nonexistent"] + arguments, check: check)
+    let command = ["kubectl", "--kubeconfig", testKubeconfig ?? "/nonexistent"] + arguments
+    let deadline = ContinuousClock.now + .seconds(90)
+    while true {
+        let result = try await Command.run(command, check: false)
+        let away = !result.succeeded && result.errorOutput.contains("connect: connection refused")
+        if away && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(250))
+            continue
+        }
+        if check && !result.succeeded { throw CommandError(command: command, result: result) }
+        return result
+    }
 }
 
 /// Herald's CRDs (manifests/crds) applied to the test apiserver and Established, once per test process.

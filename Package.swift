@@ -343,8 +343,11 @@ let package = Package(
             name: "HeraldSpeakerTests",
             dependencies: [
                 "HeraldSpeaker", "HeraldConfig", "SpeakerCore", "HeraldCore", "KubeAPI", "ElapsedTime",
-                "KubeAPITesting", "Gossip", "GossipNode", "HeraldTestSupport", "L2Announcer",
+                "KubeAPITesting", "Gossip", "GossipNode", "HeraldTestSupport", "L2Announcer", "BGPNode",
+                "BGPSession",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],

@@ -74,6 +74,4 @@ extension IPAddress {
         guard let text = socketAddress?.ipAddress, let address = try? IPAddress(parsing: text) else { return nil }
         self = address
     }
-
-    var socketAddressText: String { description }
 }

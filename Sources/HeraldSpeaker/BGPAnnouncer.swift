@@ -35,6 +35,8 @@ public actor BGPAnnouncer {
         var wanted: Wanted
         var peer: BGPPeer
         var watcher: Task<Void, Never>
+        /// What the session was last given (a pass that changes nothing of it costs no diff there).
+        var routes: [IPNetwork: BGPRouteValue]?
     }
 
     private let group: any EventLoopGroup
@@ -104,7 +106,10 @@ public actor BGPAnnouncer {
             await peer.start()
         }
         for (name, entry) in running {
-            await entry.peer.setRoutes(Self.routes(plan.routes[name] ?? [:]))
+            let routes = plan.routes[name] ?? [:]
+            guard routes != entry.routes else { continue }
+            running[name]?.routes = routes
+            await entry.peer.setRoutes(Self.routes(routes))
         }
     }
 

@@ -261,7 +261,7 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
             inputs: view.inputs, problems: view.problems,
             services: Set(services.map(\.serviceKey)))
         feed(.observed(configuration, members))
-        let bgpProblems = await passBGP(view, services: configuration.services)
+        let bgpProblems = await passBGP(view, services: configuration.services, liveNodes: members.live)
         if let uid = await nodes.object(forKey: options.nodeName)?.metadata.uid {
             await configurationState.setOwner(
                 OwnerReference(apiVersion: "v1", kind: "Node", name: options.nodeName, uid: uid))
@@ -271,7 +271,7 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
 
     /// Plans BGP from the same view and hands each session its routes; returns what it left out. Does nothing
     /// until the BGP objects are listed.
-    private func passBGP(_ view: SpeakerView, services: Set<ServiceKey>) async -> [String] {
+    private func passBGP(_ view: SpeakerView, services: Set<ServiceKey>, liveNodes: Set<String>) async -> [String] {
         guard await bgpPeers.hasSynced, await bgpAdvertisements.hasSynced, await communities.hasSynced else {
             return []
         }
@@ -294,7 +294,7 @@ public actor SpeakerReconciler: ServiceLifecycle.Service {
         await bgp.apply(peers: bgpView.peers, passwords: passwords, node: Self.addresses(of: node), plan: plan)
         let established = Set(await bgp.statuses.filter { $0.value.state == .established }.keys)
         await bgpStatuses.publish(
-            Self.bgpStatusEntries(plan, established: established), liveNodes: await membership.liveNames(),
+            Self.bgpStatusEntries(plan, established: established), liveNodes: liveNodes,
             services: services)
         let sessionProblems = await bgp.problems.sorted { $0.key < $1.key }.map { "BGPPeer \($0.key): \($0.value)" }
         return bgpView.problems + sessionProblems

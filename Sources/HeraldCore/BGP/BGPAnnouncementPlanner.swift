@@ -132,7 +132,7 @@ public enum BGPCommunityValue: Hashable, Comparable, Sendable, CustomStringConve
 }
 
 /// One BGPAdvertisement, as the planner reads it.
-public struct BGPAdvertisementRule: Hashable, Sendable {
+public struct BGPAdvertisementRule: Hashable, Sendable, AdvertisementSelection {
     public var name: String
     public var pools: [String]
     public var poolSelectors: [LabelSelector]
@@ -163,18 +163,6 @@ public struct BGPAdvertisementRule: Hashable, Sendable {
         self.communities = communities
     }
 
-    public func selects(serviceLabels: [String: String]) -> Bool {
-        serviceSelectors.isEmpty || serviceSelectors.contains { $0.matches(serviceLabels) }
-    }
-
-    public func selects(pool: String, labels: [String: String]) -> Bool {
-        if pools.isEmpty && poolSelectors.isEmpty { return true }
-        return pools.contains(pool) || poolSelectors.contains { $0.matches(labels) }
-    }
-
-    public func selects(nodeLabels: [String: String]) -> Bool {
-        nodeSelectors.isEmpty || nodeSelectors.contains { $0.matches(nodeLabels) }
-    }
 }
 
 /// One BGPPeer, as the planner reads it: its name and the nodes that peer with it.

@@ -286,7 +286,7 @@ public struct PoolDescription: Hashable, Sendable {
 }
 
 /// One `L2Advertisement`'s selection.
-public struct L2AdvertisementRule: Hashable, Sendable {
+public struct L2AdvertisementRule: Hashable, Sendable, AdvertisementSelection {
     public var name: String
     public var pools: [String]
     public var poolSelectors: [LabelSelector]
@@ -311,6 +311,18 @@ public struct L2AdvertisementRule: Hashable, Sendable {
         self.preferredNodes = preferredNodes
     }
 
+}
+
+/// MetalLB's selection rules, shared by L2Advertisement and BGPAdvertisement: which pools, Services and
+/// nodes an advertisement applies to.
+public protocol AdvertisementSelection {
+    var pools: [String] { get }
+    var poolSelectors: [LabelSelector] { get }
+    var nodeSelectors: [LabelSelector] { get }
+    var serviceSelectors: [LabelSelector] { get }
+}
+
+extension AdvertisementSelection {
     /// An advertisement without service selectors applies to every Service.
     public func selects(serviceLabels: [String: String]) -> Bool {
         serviceSelectors.isEmpty || serviceSelectors.contains { $0.matches(serviceLabels) }
